@@ -1,0 +1,197 @@
+"""The decision stage: for each stream, when to respond, and to what.
+
+It sees perception output (observations, final utterances), requests, and answer markers from
+the reaction stage (a final ``Response``), never the answer text itself. For every item it
+returns what should happen next: requests to remember, triggers for the reaction stage, and
+interrupts when the user talks over an answer (barge-in).
+
+The first policy is deliberately plain:
+
+- a question is answered once it is complete: at the end of the spoken utterance, or for a
+  typed question at the first observation at or after the moment it was asked (so that the
+  answer can use what is on screen then);
+- a standing instruction fires when an observation satisfies its condition, once per occurrence
+  (see :mod:`decision.conditions`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from decision.conditions import EdgeTrigger, parse_condition
+from decision.utterances import classify
+from vigil.items import (
+    EndOfStream,
+    Interrupt,
+    Item,
+    Observation,
+    Request,
+    Response,
+    Trigger,
+    Utterance,
+    new_id,
+)
+
+__all__ = ["DecisionOptions", "DecisionStage", "UnderstoodInstruction"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionOptions:
+    """``video``: whether streams carry video (questions then wait for a fresh observation).
+
+    ``barge_in``: a final utterance while an answer streams interrupts it.
+    ``release``: false observations in a row before an instruction can fire again.
+    """
+
+    video: bool = True
+    barge_in: bool = True
+    release: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class UnderstoodInstruction:
+    """How a standing instruction was understood, reported back to the user."""
+
+    request: Request
+    condition: str | None
+
+
+@dataclass(slots=True)
+class _StreamState:
+    pending: list[Request] = field(default_factory=list)
+    watches: dict[str, tuple[Request, EdgeTrigger]] = field(default_factory=dict)
+    answering: set[str] = field(default_factory=set)
+    answered: set[str] = field(default_factory=set)
+    last_observation: Observation | None = None
+
+
+class DecisionStage:
+    """Keeps each stream's open requests and decides, item by item, when to respond."""
+
+    def __init__(self, options: DecisionOptions | None = None) -> None:
+        self.options = options or DecisionOptions()
+        self._streams: dict[str, _StreamState] = {}
+        self.understood: list[UnderstoodInstruction] = []
+
+    def _state(self, stream_id: str) -> _StreamState:
+        return self._streams.setdefault(stream_id, _StreamState())
+
+    async def handle(self, item: Item) -> list[Item]:
+        """Everything that follows from ``item``: requests, triggers and interrupts."""
+        match item:
+            case Request():
+                return self._on_request(item)
+            case Observation():
+                return self._on_observation(item)
+            case Utterance(final=True):
+                return self._on_utterance(item)
+            case Response():
+                state = self._state(item.stream_id)
+                state.answering.discard(item.request_id)
+                state.answered.add(item.request_id)
+                return []
+            case EndOfStream():
+                return self._on_end(item)
+            case _:
+                return []
+
+    def open_requests(self, stream_id: str) -> list[Request]:
+        """Questions not yet answered and instructions being watched."""
+        state = self._state(stream_id)
+        return [*state.pending, *(request for request, _ in state.watches.values())]
+
+    def _on_request(self, request: Request) -> list[Item]:
+        state = self._state(request.stream_id)
+        if request.kind == "instruction":
+            condition = parse_condition(request.text)
+            self.understood.append(
+                UnderstoodInstruction(request, condition.kind if condition else None)
+            )
+            if condition is not None:
+                trigger = EdgeTrigger(condition, release=self.options.release)
+                state.watches[request.request_id] = (request, trigger)
+            return []
+        last = state.last_observation
+        answerable = not self.options.video or (
+            last is not None and last.media_time >= request.media_time
+        )
+        if request.origin == "spoken" or answerable:
+            return [self._trigger(request, asked_at=request.media_time)]
+        state.pending.append(request)
+        return []
+
+    def _on_observation(self, observation: Observation) -> list[Item]:
+        state = self._state(observation.stream_id)
+        state.last_observation = observation
+        out: list[Item] = []
+        still_pending = []
+        for request in state.pending:
+            if observation.media_time >= request.media_time:
+                out.append(self._trigger(request, asked_at=observation.media_time))
+            else:
+                still_pending.append(request)
+        state.pending = still_pending
+        for request, edge in state.watches.values():
+            if edge.update(observation):
+                evidence = edge.condition.explain(observation)
+                out.append(
+                    self._trigger(request, asked_at=observation.media_time, evidence=evidence)
+                )
+        return out
+
+    def _on_utterance(self, utterance: Utterance) -> list[Item]:
+        state = self._state(utterance.stream_id)
+        out: list[Item] = []
+        if self.options.barge_in and state.answering:
+            out.append(
+                Interrupt(
+                    stream_id=utterance.stream_id,
+                    media_time=utterance.t0,
+                    reason=f"{utterance.speaker} spoke during an answer",
+                )
+            )
+            state.answering.clear()
+        intent = classify(utterance.text)
+        if intent == "statement":
+            return out
+        request = Request(
+            stream_id=utterance.stream_id,
+            media_time=utterance.t1,
+            request_id=new_id(),
+            kind=intent,
+            text=utterance.text.strip(),
+            speaker=utterance.speaker,
+            origin="spoken",
+            stamps=utterance.stamps,
+        )
+        out.append(request)
+        out.extend(self._on_request(request))
+        return out
+
+    def _on_end(self, end: EndOfStream) -> list[Item]:
+        """Questions still waiting for a picture are answered with what there is."""
+        state = self._state(end.stream_id)
+        out: list[Item] = [self._trigger(r, asked_at=end.media_time) for r in state.pending]
+        state.pending = []
+        state.watches.clear()
+        return out
+
+    def _trigger(self, request: Request, *, asked_at: float, evidence: str = "") -> Trigger:
+        """A trigger whose ``asked`` stamp is when the request became answerable.
+
+        For speech that is when the words were heard (stamped by perception), so latency counts
+        the time spent detecting the end of speech and transcribing it.
+        """
+        self._state(request.stream_id).answering.add(request.request_id)
+        now = time.time()
+        asked_wall = request.stamps.get("heard", now) if request.origin == "spoken" else now
+        return Trigger(
+            stream_id=request.stream_id,
+            media_time=asked_at,
+            trigger_id=new_id(),
+            request=request,
+            asked_at=asked_at,
+            evidence=evidence,
+            stamps={"asked": asked_wall, "decision": now},
+        )

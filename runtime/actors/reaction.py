@@ -1,0 +1,96 @@
+"""The reaction actor: answers triggers in the background and streams the answers out.
+
+``submit`` returns as soon as the work is queued, so the decision stage (and perception behind
+it) never waits for generation. Deltas go to the event hub as they come; the final response
+also goes to memory, and back to the decision stage as the answer marker it needs for
+turn-taking. ``interrupt`` cancels what is being generated for a stream (barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from reaction.engine import ReactionStage
+
+from vigil.items import Interrupt, Response, StreamError, Trigger
+
+__all__ = ["ReactionActor"]
+
+
+class ReactionActor:
+    """Wrapped with ``ray.remote`` by the graph; ``memory``, ``hub`` are actor handles."""
+
+    def __init__(self, stage: Callable[[], ReactionStage], *, memory: Any, hub: Any) -> None:
+        self._stage = stage()
+        self._memory = memory
+        self._hub = hub
+        self._decision: Any = None
+        self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
+        self.answered = 0
+        self.cancelled = 0
+
+    async def ready(self) -> bool:
+        """Load the model (and warm its prompt prefix) before the stream starts."""
+        await self._stage.start()
+        return True
+
+    async def connect(self, decision: Any) -> None:
+        """The decision actor, for answer markers (it is created after this actor)."""
+        self._decision = decision
+
+    async def submit(self, trigger: Trigger) -> None:
+        task = asyncio.create_task(self._answer(trigger))
+        tasks = self._tasks[trigger.stream_id]
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def interrupt(self, interrupt: Interrupt) -> int:
+        """Cancel every answer in progress on the stream; returns how many were cancelled."""
+        tasks = list(self._tasks.get(interrupt.stream_id, ()))
+        await self._stage.cancel_all()
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    async def idle(self) -> None:
+        """Wait until no answer is in progress on any stream."""
+        while any(self._tasks.values()):
+            await asyncio.gather(
+                *(t for ts in self._tasks.values() for t in ts), return_exceptions=True
+            )
+
+    async def _answer(self, trigger: Trigger) -> None:
+        snapshot = await self._memory.snapshot.remote(trigger.stream_id)
+        try:
+            async for item in self._stage.respond(
+                trigger,
+                observations=snapshot.observations,
+                utterances=snapshot.utterances,
+                answers=snapshot.answers,
+            ):
+                await self._hub.put.remote([item])
+                if isinstance(item, Response):
+                    await self._finish(item)
+        except Exception as error:  # one failed answer must not take the stream down
+            await self._hub.put.remote(
+                [
+                    StreamError(
+                        stream_id=trigger.stream_id,
+                        media_time=trigger.media_time,
+                        stage="reaction",
+                        message=f"answer to {trigger.request.text!r} failed: {error}",
+                    )
+                ]
+            )
+
+    async def _finish(self, response: Response) -> None:
+        if response.cancelled:
+            self.cancelled += 1
+        else:
+            self.answered += 1
+        await self._memory.add_many.remote([response])
+        if self._decision is not None:
+            await self._decision.submit.remote([response])

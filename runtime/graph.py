@@ -1,0 +1,107 @@
+"""The stage graph of one stream on Ray: which actors exist, with what resources, wired how.
+
+    source ─▶ perception ─▶ decision ─▶ reaction
+                  │   └───────┐   │         │
+                  ▼           ▼   ▼         ▼
+               memory ◀──── event hub ◀─────┘  (the driver reads the hub)
+
+Stages are plain classes; here they become actors with ``ray.remote``. Vigil starts a local
+Ray when none is running, or joins the cluster at ``runtime.ray_address``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from memory import MemoryStore
+from runtime.actors.decision import DecisionActor
+from runtime.actors.hub import EventHub
+from runtime.actors.perception import PerceptionActor
+from runtime.actors.reaction import ReactionActor
+from runtime.config import VigilConfig
+from runtime.stages import (
+    ModelPaths,
+    build_audio_perception,
+    build_decision_stage,
+    build_reaction_stage,
+    build_video_perception,
+)
+
+__all__ = ["StreamGraph", "ensure_ray"]
+
+
+def ensure_ray(address: str | None) -> bool:
+    """Connect to Ray; returns True when this call started a local cluster (to shut it down)."""
+    if ray.is_initialized():
+        return False
+    if address is not None:
+        ray.init(address=address, log_to_driver=False)
+        return False
+    # A private cluster for this process: token authentication guards shared clusters, and
+    # logical CPUs above the core count let several light actors share a small machine.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=max(4, os.cpu_count() or 1), include_dashboard=False, log_to_driver=False)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGraph:
+    """The actor handles of one stream's graph."""
+
+    stream_id: str
+    hub: Any
+    memory: Any
+    reaction: Any
+    decision: Any
+    perception: Any
+
+    @classmethod
+    async def start(
+        cls, config: VigilConfig, paths: ModelPaths, *, stream_id: str, source: str, paced: bool
+    ) -> StreamGraph:
+        """Create and connect the actors, and wait until every model is loaded."""
+        rt = config.runtime
+        hub = ray.remote(EventHub).options(num_cpus=0).remote(rt.events)
+        memory = ray.remote(MemoryStore).options(num_cpus=0).remote()
+        reaction = (
+            ray.remote(ReactionActor)
+            .options(num_cpus=rt.reaction_cpus)
+            .remote(functools.partial(build_reaction_stage, config, paths), memory=memory, hub=hub)
+        )
+        decision = (
+            ray.remote(DecisionActor)
+            .options(num_cpus=0)
+            .remote(build_decision_stage(config), reaction=reaction, memory=memory, hub=hub)
+        )
+        perception = (
+            ray.remote(PerceptionActor)
+            .options(num_cpus=rt.perception_cpus)
+            .remote(
+                stream_id=stream_id,
+                source=source,
+                paced=paced,
+                video=functools.partial(build_video_perception, config, paths),
+                audio=functools.partial(build_audio_perception, config, paths),
+                decision=decision,
+                memory=memory,
+                hub=hub,
+                video_queue=rt.video_queue,
+                audio_queue_seconds=rt.audio_queue_seconds,
+                in_flight=rt.in_flight,
+            )
+        )
+        graph = cls(stream_id, hub, memory, reaction, decision, perception)
+        await reaction.connect.remote(decision)
+        await reaction.ready.remote()
+        await perception.ready.remote()
+        return graph
+
+    def stop(self) -> None:
+        """Kill every actor of the graph (what memory held for the run goes with it)."""
+        for handle in (self.perception, self.decision, self.reaction, self.memory, self.hub):
+            ray.kill(handle)

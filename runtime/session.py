@@ -1,0 +1,133 @@
+"""Running one stream end to end: the driver side of the graph.
+
+``run_stream`` builds the graph, registers the typed requests, plays the source and hands every
+event from the hub to ``on_event`` as it arrives (the CLI prints them; evaluation records
+them). It returns what happened, with the numbers the bench and the tests need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import ray
+
+from runtime.actors.perception import PerceptionStats
+from runtime.config import VigilConfig
+from runtime.graph import StreamGraph, ensure_ray
+from runtime.stages import ModelPaths, resolve_model_paths
+from vigil.items import (
+    Item,
+    Observation,
+    Request,
+    Response,
+    StreamError,
+    Utterance,
+    new_id,
+)
+
+__all__ = ["RunOutcome", "run_stream"]
+
+EventHandler = Callable[[Item], None]
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """Everything a run produced, in arrival order."""
+
+    stream_id: str
+    responses: list[Response] = field(default_factory=list)
+    utterances: list[Utterance] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    errors: list[StreamError] = field(default_factory=list)
+    events: list[Item] = field(default_factory=list)
+    perception: PerceptionStats | None = None
+    understood: list[tuple[str, str | None]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    startup_seconds: float = 0.0
+
+    def record(self, item: Item) -> None:
+        self.events.append(item)
+        match item:
+            case Response():
+                self.responses.append(item)
+            case Utterance(final=True):
+                self.utterances.append(item)
+            case Observation():
+                self.observations.append(item)
+            case Request():
+                self.requests.append(item)
+            case StreamError():
+                self.errors.append(item)
+
+
+async def run_stream(
+    config: VigilConfig,
+    source: str,
+    *,
+    stream_id: str = "stream-0",
+    paced: bool = True,
+    asks: Sequence[tuple[str, float]] = (),
+    whens: Sequence[str] = (),
+    on_event: EventHandler | None = None,
+    paths: ModelPaths | None = None,
+) -> RunOutcome:
+    """Play ``source`` through a fresh graph; ``asks`` are (question, media time) pairs."""
+    started = time.monotonic()
+    paths = paths or resolve_model_paths(config)
+    owns_ray = ensure_ray(config.runtime.ray_address)
+    outcome = RunOutcome(stream_id)
+    graph = await StreamGraph.start(config, paths, stream_id=stream_id, source=source, paced=paced)
+    try:
+        requests = [
+            Request(stream_id=stream_id, media_time=0.0, request_id=new_id(),
+                    kind="instruction", text=text)
+            for text in whens
+        ] + [
+            Request(stream_id=stream_id, media_time=at, request_id=new_id(),
+                    kind="question", text=text)
+            for text, at in asks
+        ]  # fmt: skip
+        if requests:
+            await graph.decision.submit.remote(requests)
+        outcome.understood = [
+            (u.request.text, u.condition) for u in await graph.decision.understood.remote()
+        ]
+        outcome.startup_seconds = time.monotonic() - started
+        played = graph.perception.run.remote()
+        await _pump(graph, played, outcome, on_event)
+        outcome.perception = await played
+    finally:
+        graph.stop()
+        if owns_ray:
+            ray.shutdown()
+    outcome.wall_seconds = time.monotonic() - started
+    return outcome
+
+
+async def _pump(
+    graph: StreamGraph, played: ray.ObjectRef, outcome: RunOutcome, on_event: EventHandler | None
+) -> None:
+    """Hand hub events to ``on_event`` until the stream ended and every answer is out.
+
+    Perception's ``run`` returns only after its last items were acknowledged by the decision
+    actor, which in turn has queued every trigger with the reaction actor; so once it returns,
+    waiting for the reaction actor to be idle catches every answer.
+    """
+
+    def deliver(items: list[Item]) -> None:
+        for item in items:
+            outcome.record(item)
+            if on_event is not None:
+                on_event(item)
+
+    finished = asyncio.ensure_future(played)
+    while not finished.done():
+        deliver(await graph.hub.take.remote())
+    finished.result()  # raises if perception failed
+    await graph.reaction.idle.remote()
+    while items := await graph.hub.take.remote(timeout=0.05):
+        deliver(items)

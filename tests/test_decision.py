@@ -1,0 +1,163 @@
+"""The first decision policy: questions at end of utterance, instructions once per occurrence."""
+
+from __future__ import annotations
+
+import pytest
+
+from decision import DecisionOptions, DecisionStage, classify, parse_condition
+from vigil.items import (
+    EndOfStream,
+    Interrupt,
+    Observation,
+    Request,
+    Response,
+    Trigger,
+    Utterance,
+    new_id,
+)
+
+
+def observation(
+    t: float, people: int = 0, faces: int = 0, text: tuple[str, ...] = ()
+) -> Observation:
+    return Observation(
+        stream_id="s", media_time=t, frame_index=int(t), people=people, faces=faces, text=text
+    )
+
+
+def utterance(text: str, t0: float, t1: float) -> Utterance:
+    return Utterance(
+        stream_id="s", media_time=t1, utterance_id=new_id(), t0=t0, t1=t1, text=text,
+        stamps={"heard": 1000.0 + t1},
+    )  # fmt: skip
+
+
+def request(text: str, kind: str = "question", t: float = 0.0) -> Request:
+    return Request(stream_id="s", media_time=t, request_id=new_id(), kind=kind, text=text)
+
+
+def triggers(items: list) -> list[Trigger]:
+    return [item for item in items if isinstance(item, Trigger)]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("How many people are walking?", "question"),
+        ("what does the sign say", "question"),
+        ("Tell me when someone enters.", "instruction"),
+        ("Please let me know if a face appears", "instruction"),
+        ("Vigil, alert me when the text EXIT shows", "instruction"),
+        ("I like this street.", "statement"),
+    ],
+)
+def test_classify(text: str, intent: str) -> None:
+    assert classify(text) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("tell me when someone enters", "people>=1"),
+        ("tell me when there are more than 3 people", "people>=4"),
+        ("let me know when five people are visible", "people>=5"),
+        ("tell me when a face appears", "faces>=1"),
+        ("tell me when the sign says 'EXIT'", "text~exit"),
+        ("tell me when the scene changes", "scene_change"),
+    ],
+)
+def test_parse_condition(text: str, kind: str) -> None:
+    condition = parse_condition(text)
+    assert condition is not None
+    assert condition.kind == kind
+
+
+def test_unknown_instruction_is_not_watched() -> None:
+    assert parse_condition("tell me when the weather is nice") is None
+
+
+async def test_spoken_question_triggers_at_end_of_utterance() -> None:
+    stage = DecisionStage()
+    await stage.handle(observation(10.0, people=4))
+    out = await stage.handle(utterance("How many people are walking?", 12.0, 13.6))
+    requests = [item for item in out if isinstance(item, Request)]
+    assert [r.text for r in requests] == ["How many people are walking?"]
+    assert requests[0].origin == "spoken"
+    (trigger,) = triggers(out)
+    assert trigger.asked_at == pytest.approx(13.6)
+    assert trigger.stamps["asked"] == pytest.approx(1013.6)  # when the words were heard
+
+
+async def test_statement_triggers_nothing() -> None:
+    stage = DecisionStage()
+    assert await stage.handle(utterance("Nice weather today.", 1.0, 2.0)) == []
+
+
+async def test_typed_question_waits_for_a_fresh_observation() -> None:
+    stage = DecisionStage()
+    await stage.handle(observation(1.0, people=1))
+    assert triggers(await stage.handle(request("How many people?", t=5.0))) == []
+    assert triggers(await stage.handle(observation(4.0, people=2))) == []
+    (trigger,) = triggers(await stage.handle(observation(5.0, people=3)))
+    assert trigger.asked_at == 5.0
+    assert stage.open_requests("s") == []
+
+
+async def test_typed_question_without_video_is_answered_at_once() -> None:
+    stage = DecisionStage(DecisionOptions(video=False))
+    assert len(triggers(await stage.handle(request("What was said?")))) == 1
+
+
+async def test_pending_question_is_answered_at_end_of_stream() -> None:
+    stage = DecisionStage()
+    await stage.handle(request("How many people?", t=30.0))
+    out = await stage.handle(EndOfStream(stream_id="s", media_time=20.0))
+    assert len(triggers(out)) == 1
+
+
+async def test_instruction_fires_once_per_occurrence() -> None:
+    stage = DecisionStage(DecisionOptions(release=2))
+    await stage.handle(request("tell me when someone enters", kind="instruction"))
+    people = [0, 0, 2, 2, 1, 0, 3, 0, 0, 1, 1]
+    fired = []
+    for second, count in enumerate(people):
+        if triggers(await stage.handle(observation(float(second), people=count))):
+            fired.append(second)
+    # enters at 2; a single empty frame (5) is flicker, not an exit; re-armed after 7-8
+    assert fired == [2, 9]
+
+
+async def test_instruction_evidence_names_what_happened() -> None:
+    stage = DecisionStage()
+    await stage.handle(request("tell me when the sign says 'EXIT'", kind="instruction"))
+    (trigger,) = triggers(await stage.handle(observation(7.0, text=("EMERGENCY EXIT",))))
+    assert "exit" in trigger.evidence
+    assert "7.0" in trigger.evidence
+
+
+def answer_to(trigger: Trigger) -> Response:
+    return Response(
+        stream_id="s", media_time=trigger.media_time + 1, response_id=new_id(),
+        request_id=trigger.request.request_id, question=trigger.request.text, text="4 people.",
+        asked_at=trigger.asked_at, asked_wall=0, first_token_wall=0, done_wall=0,
+    )  # fmt: skip
+
+
+async def test_speech_during_an_answer_interrupts_it() -> None:
+    stage = DecisionStage()
+    await stage.handle(observation(1.0))
+    (first,) = triggers(await stage.handle(utterance("What is happening?", 1.0, 2.0)))
+    await stage.handle(answer_to(first))
+    # the answer is done (the reaction stage's marker arrived): speech is just speech
+    assert not any(isinstance(i, Interrupt) for i in await stage.handle(utterance("Ok.", 3, 4)))
+    triggers(await stage.handle(utterance("How many people?", 5.0, 6.0)))
+    out = await stage.handle(utterance("Never mind.", 6.5, 7.0))
+    (interrupt,) = [item for item in out if isinstance(item, Interrupt)]
+    assert interrupt.media_time == 6.5
+
+
+async def test_no_barge_in_when_disabled() -> None:
+    stage = DecisionStage(DecisionOptions(barge_in=False))
+    await stage.handle(utterance("How many people?", 5.0, 6.0))
+    out = await stage.handle(utterance("Never mind.", 6.5, 7.0))
+    assert not any(isinstance(item, Interrupt) for item in out)
