@@ -38,9 +38,14 @@ out = Console(highlight=False)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML configuration file (also VIGIL_CONFIG).",
-                 exists=False, dir_okay=False),
-]  # fmt: skip
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML configuration file (also VIGIL_CONFIG).",
+        exists=False,
+        dir_okay=False,
+    ),
+]
 
 
 def _parse_ask(text: str) -> tuple[str, float]:
@@ -56,8 +61,15 @@ def _config(path: Path | None, address: str | None) -> VigilConfig:
     return load_config(path, **overrides)
 
 
-def _play(config: VigilConfig, source: str, *, asks: list[str], whens: list[str],
-          paced: bool, as_json: bool) -> None:  # fmt: skip
+def _play(
+    config: VigilConfig,
+    source: str,
+    *,
+    asks: list[str],
+    whens: list[str],
+    paced: bool,
+    as_json: bool,
+) -> None:
     from runtime.console import EventPrinter, JsonEventPrinter
     from runtime.session import run_stream
 
@@ -65,9 +77,15 @@ def _play(config: VigilConfig, source: str, *, asks: list[str], whens: list[str]
     if not as_json:
         err.print(f"[dim]starting Vigil on {source} ({'paced' if paced else 'unpaced'})…[/dim]")
     outcome = asyncio.run(
-        run_stream(config, source, paced=paced, asks=[_parse_ask(a) for a in asks],
-                   whens=whens, on_event=printer)
-    )  # fmt: skip
+        run_stream(
+            config,
+            source,
+            paced=paced,
+            asks=[_parse_ask(a) for a in asks],
+            whens=whens,
+            on_event=printer,
+        )
+    )
     if as_json:
         return
     for text, condition in outcome.understood:
@@ -116,8 +134,14 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Watch and listen to SOURCE; print what is seen, heard and answered, live."""
-    _play(_config(config, address), source, asks=ask or [], whens=when or [],
-          paced=not unpaced, as_json=as_json)  # fmt: skip
+    _play(
+        _config(config, address),
+        source,
+        asks=ask or [],
+        whens=when or [],
+        paced=not unpaced,
+        as_json=as_json,
+    )
 
 
 @app.command()

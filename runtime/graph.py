@@ -76,7 +76,12 @@ class StreamGraph:
         decision = (
             ray.remote(DecisionActor)
             .options(num_cpus=0)
-            .remote(build_decision_stage(config), reaction=reaction, memory=memory, hub=hub)
+            .remote(
+                build_decision_stage(config, video=not source.startswith("mic")),
+                reaction=reaction,
+                memory=memory,
+                hub=hub,
+            )
         )
         perception = (
             ray.remote(PerceptionActor)

@@ -13,11 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ray
+from ray.exceptions import RayTaskError
 
 from runtime.actors.perception import PerceptionStats
 from runtime.config import VigilConfig
 from runtime.graph import StreamGraph, ensure_ray
+from runtime.sources import open_source
 from runtime.stages import ModelPaths, resolve_model_paths
+from vigil.errors import VigilError
 from vigil.items import (
     Item,
     Observation,
@@ -78,19 +81,34 @@ async def run_stream(
     """Play ``source`` through a fresh graph; ``asks`` are (question, media time) pairs."""
     started = time.monotonic()
     paths = paths or resolve_model_paths(config)
+    if config.runtime.ray_address is None:  # on a cluster the device may live on another node
+        await _probe(source, stream_id)
     owns_ray = ensure_ray(config.runtime.ray_address)
     outcome = RunOutcome(stream_id)
-    graph = await StreamGraph.start(config, paths, stream_id=stream_id, source=source, paced=paced)
+    try:
+        graph = await StreamGraph.start(
+            config, paths, stream_id=stream_id, source=source, paced=paced
+        )
+    except BaseException:
+        if owns_ray:
+            ray.shutdown()
+        raise
     try:
         requests = [
-            Request(stream_id=stream_id, media_time=0.0, request_id=new_id(),
-                    kind="instruction", text=text)
+            Request(
+                stream_id=stream_id,
+                media_time=0.0,
+                request_id=new_id(),
+                kind="instruction",
+                text=text,
+            )
             for text in whens
         ] + [
-            Request(stream_id=stream_id, media_time=at, request_id=new_id(),
-                    kind="question", text=text)
+            Request(
+                stream_id=stream_id, media_time=at, request_id=new_id(), kind="question", text=text
+            )
             for text, at in asks
-        ]  # fmt: skip
+        ]
         if requests:
             await graph.decision.submit.remote(requests)
         outcome.understood = [
@@ -106,6 +124,15 @@ async def run_stream(
             ray.shutdown()
     outcome.wall_seconds = time.monotonic() - started
     return outcome
+
+
+async def _probe(source: str, stream_id: str) -> None:
+    """Open and close the source once, so that a missing file or device fails fast and clearly."""
+    probe = open_source(source, stream_id=stream_id, paced=False)
+    try:
+        await probe.open()
+    finally:
+        await probe.close()
 
 
 async def _pump(
@@ -127,7 +154,12 @@ async def _pump(
     finished = asyncio.ensure_future(played)
     while not finished.done():
         deliver(await graph.hub.take.remote())
-    finished.result()  # raises if perception failed
+    try:
+        finished.result()
+    except RayTaskError as error:  # a source that failed mid-run: surface Vigil's own error
+        if isinstance(error.cause, VigilError):
+            raise error.cause from None
+        raise
     await graph.reaction.idle.remote()
     while items := await graph.hub.take.remote(timeout=0.05):
         deliver(items)

@@ -27,9 +27,14 @@ def observation(
 
 def utterance(text: str, t0: float, t1: float) -> Utterance:
     return Utterance(
-        stream_id="s", media_time=t1, utterance_id=new_id(), t0=t0, t1=t1, text=text,
+        stream_id="s",
+        media_time=t1,
+        utterance_id=new_id(),
+        t0=t0,
+        t1=t1,
+        text=text,
         stamps={"heard": 1000.0 + t1},
-    )  # fmt: skip
+    )
 
 
 def request(text: str, kind: str = "question", t: float = 0.0) -> Request:
@@ -137,10 +142,17 @@ async def test_instruction_evidence_names_what_happened() -> None:
 
 def answer_to(trigger: Trigger) -> Response:
     return Response(
-        stream_id="s", media_time=trigger.media_time + 1, response_id=new_id(),
-        request_id=trigger.request.request_id, question=trigger.request.text, text="4 people.",
-        asked_at=trigger.asked_at, asked_wall=0, first_token_wall=0, done_wall=0,
-    )  # fmt: skip
+        stream_id="s",
+        media_time=trigger.media_time + 1,
+        response_id=new_id(),
+        request_id=trigger.request.request_id,
+        question=trigger.request.text,
+        text="4 people.",
+        asked_at=trigger.asked_at,
+        asked_wall=0,
+        first_token_wall=0,
+        done_wall=0,
+    )
 
 
 async def test_speech_during_an_answer_interrupts_it() -> None:

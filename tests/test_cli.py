@@ -1,0 +1,83 @@
+"""The command line: help on every command, and one clear line plus an exit code per failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vigil.errors import ConfigError, DeviceNotFound, MediaError, ModelError
+
+VIGIL = [sys.executable, "-c", "from runtime.cli import main; main()"]
+
+
+def vigil(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*VIGIL, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["demo"], ["models"], ["models", "list"], ["models", "prepare"]]
+)
+def test_help(command: list[str]) -> None:
+    result = vigil(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = vigil("run", str(tmp_path / "nowhere.mp4"))
+    assert result.returncode == MediaError.exit_code
+    (line,) = error_lines(result)
+    assert "nowhere.mp4" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_file(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(os.urandom(4096))
+    result = vigil("run", str(garbage))
+    assert result.returncode == MediaError.exit_code
+    (line,) = error_lines(result)
+    assert "garbage.mp4" in line
+
+
+def test_missing_camera() -> None:
+    result = vigil("run", "webcam:9")
+    assert result.returncode == DeviceNotFound.exit_code
+    (line,) = error_lines(result)
+    assert "camera" in line.lower()
+
+
+def test_missing_microphone() -> None:
+    result = vigil("run", "mic:99")
+    assert result.returncode == DeviceNotFound.exit_code
+    (line,) = error_lines(result)
+    assert "microphone" in line.lower() or "audio" in line.lower()
+
+
+def test_unknown_model_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model.gguf"
+    result = vigil("run", "webcam:0", env={"VIGIL_MODELS__LLM": str(missing)})
+    assert result.returncode == ModelError.exit_code
+    (line,) = error_lines(result)
+    assert "no-such-model.gguf" in line
+
+
+def test_invalid_setting() -> None:
+    result = vigil("run", "webcam:0", env={"VIGIL_REACTION__MAX_TOKENS": "-1"})
+    assert result.returncode == ConfigError.exit_code
+    (line,) = error_lines(result)
+    assert "reaction.max_tokens" in line
