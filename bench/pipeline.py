@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 
 import psutil
-from evaluation.demo import build_demo_clip
-from runtime.stages import resolve_model_paths
 
+from evaluation.demo import build_demo_clip
 from runtime.config import load_config
 from runtime.session import RunOutcome, run_stream
+from runtime.stages import resolve_model_paths
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:

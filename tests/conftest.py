@@ -24,8 +24,7 @@ def ray_cluster() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def model_paths():  # type: ignore[no-untyped-def]
     """Paths of the default models, assembled and verified once."""
-    from runtime.stages import resolve_model_paths
-
     from runtime.config import load_config
+    from runtime.stages import resolve_model_paths
 
     return resolve_model_paths(load_config())

@@ -22,7 +22,6 @@ from typing import Any
 
 from perception.audio import AudioPerception
 from perception.video import VideoPerception
-
 from runtime.hops import Backpressure, BoundedSender, DropOldest
 from runtime.sources import open_source
 from vigil.items import AudioChunk, EndOfStream, Item, StreamError, Utterance, VideoFrame

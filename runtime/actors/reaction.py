@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from reaction.engine import ReactionStage
-
 from vigil.items import Interrupt, Response, StreamError, Trigger
 
 __all__ = ["ReactionActor"]

@@ -1,0 +1,284 @@
+"""The audio half of perception: chunks in, final :class:`Utterance` items out.
+
+Per chunk: downmix and resample to 16 kHz (stateful, so chunk boundaries are seamless), run
+silero VAD on each 32 ms window, and when the segmenter sees the end of a segment, transcribe
+that segment with Whisper in a worker thread. Resampling and VAD cost about 1 ms per 100 ms
+chunk and run inline; Whisper (0.1-0.5 s a segment) never runs on the event loop.
+
+Latency: a segment ends after ``min_silence`` of pause, but as soon as a pause has lasted long
+enough to hold the trailing padding, the segment-so-far is transcribed speculatively in the
+background. If the pause becomes the end, that result is used and the final transcript comes
+about one Whisper call sooner; if speech resumes, it is discarded.
+
+Time: a chunk's ``media_time`` is the time of its first sample. The stage keeps a sample clock
+from an anchor (the media time of sample 0 of the current "epoch"), so word and segment times
+do not accumulate per-chunk jitter. A gap up to ``max_gap_fill`` is filled with silence; a
+larger gap, a jump back, or a change of sample rate ends the epoch (closing any open segment)
+and starts a new one at the chunk's own time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.asr import Transcriber
+from perception.resample import Resampler
+from perception.vad import SAMPLE_RATE, SileroVad, SpeechSegment, SpeechSegmenter, VadOptions
+from vigil.items import AudioChunk, Utterance, Word, new_id
+
+__all__ = ["AudioOptions", "AudioPerception"]
+
+_Text = tuple[str, list[Word], float]  # text, words relative to the clip, seconds taken
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioOptions:
+    """Settings of the audio stage, validated once.
+
+    - ``threshold``, ``min_speech``, ``min_silence``, ``pad``, ``max_speech``: the segmenter's
+      hysteresis (see :class:`~perception.vad.VadOptions`); ``min_silence`` is most of the
+      delay from the end of speech to the final transcript, and must hold ``pad``.
+    - ``speaker``: the label of every utterance until speaker identification exists.
+    - ``max_gap_fill``: a gap in the chunks' media times up to this long is filled with
+      silence; a longer one (or a jump back) closes the open segment and re-anchors the clock.
+      Gaps under ``gap_tolerance`` are timestamp jitter and ignored.
+    """
+
+    threshold: float = 0.5
+    min_speech: float = 0.25
+    min_silence: float = 0.4
+    pad: float = 0.2
+    max_speech: float = 20.0
+    speaker: str = "speaker"
+    max_gap_fill: float = 1.0
+    gap_tolerance: float = 0.02
+    vad_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if not 0 <= self.pad <= self.min_silence:
+            raise ValueError("pad must be between 0 and min_silence (the pause must hold it)")
+        if self.min_speech < 0 or self.max_speech <= self.min_speech:
+            raise ValueError("need 0 <= min_speech < max_speech")
+        if self.max_gap_fill < 0 or self.gap_tolerance < 0:
+            raise ValueError("gap settings must not be negative")
+
+    @property
+    def vad(self) -> VadOptions:
+        """The segmenter's share of these settings."""
+        return VadOptions(
+            threshold=self.threshold,
+            min_speech=self.min_speech,
+            min_silence=self.min_silence,
+            pad=self.pad,
+            max_speech=self.max_speech,
+        )
+
+
+class AudioPerception:
+    """One stream's audio perception: resampler, VAD, segmenter and transcriber."""
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        vad_model_path: str | Path,
+        options: AudioOptions | None = None,
+    ) -> None:
+        self.transcriber = transcriber
+        self.options = options or AudioOptions()
+        self.vad = SileroVad(vad_model_path, threads=self.options.vad_threads)
+        self.segmenter = SpeechSegmenter(self.options.vad)
+        self.asr_seconds = 0.0
+        self.speech_seconds = 0.0
+        self.speculative_hits = 0
+        self._stream_id = ""
+        self._resampler: Resampler | None = None
+        self._anchor = 0.0  # media time of 16 kHz sample 0 of this epoch
+        self._received = 0  # input samples since the anchor
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_start = 0  # 16 kHz index of _buffer[0]
+        self._epoch = 0
+        self._speculation: tuple[tuple[int, int, int], asyncio.Task[_Text]] | None = None
+
+    async def start(self) -> None:
+        """Load Whisper and the VAD model (once; about 0.3 s)."""
+        await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        self.transcriber.load()
+        self.vad.load()
+
+    async def process(self, chunk: AudioChunk) -> list[Utterance]:
+        """Feed one chunk; returns the utterances whose end it revealed (usually none)."""
+        self._stream_id = chunk.stream_id
+        done: list[_Clip] = []
+        resampler = self._resampler
+        if resampler is not None:
+            expected = self._anchor + self._received / resampler.in_rate
+            gap = chunk.media_time - expected
+            if (
+                resampler.in_rate != chunk.sample_rate
+                or gap > self.options.max_gap_fill
+                or gap < -self.options.max_gap_fill
+            ):
+                done += self._end_epoch()
+                resampler = None
+            elif gap > self.options.gap_tolerance:
+                silence = np.zeros(round(gap * resampler.in_rate), dtype=np.float32)
+                done += self._feed(resampler.process(silence), silence.size)
+            # A small overlap (gap < 0) is jitter: the running clock stays authoritative.
+        if resampler is None:
+            resampler = self._resampler = Resampler(chunk.sample_rate, SAMPLE_RATE)
+            self._anchor = chunk.media_time
+        done += self._feed(resampler.process(chunk.samples), chunk.samples.shape[0])
+        return await self._transcribe_all(done)
+
+    async def flush(self) -> list[Utterance]:
+        """End of stream: close an open segment and transcribe it."""
+        return await self._transcribe_all(self._end_epoch())
+
+    async def stop(self) -> None:
+        """Drop all state; a speculative transcription in flight is awaited, then discarded."""
+        self._end_epoch()
+        await self._drop_speculation()
+
+    def media_time_of(self, sample: int) -> float:
+        """Media time of a 16 kHz sample index of the current epoch."""
+        return self._anchor + sample / SAMPLE_RATE
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _feed(self, audio: np.ndarray, received: int) -> list[_Clip]:
+        """Append resampled audio, run VAD, and cut the clips of segments that just ended."""
+        self._received += received
+        self._buffer = np.concatenate([self._buffer, audio])
+        clips = []
+        for p in self.vad.process(audio):
+            segment = self.segmenter.push(float(p))
+            if segment is not None:
+                # min_silence >= pad, so the trailing padding has already arrived.
+                clips.append(self._clip(segment))
+        self._trim()
+        self._maybe_speculate()
+        return clips
+
+    def _maybe_speculate(self) -> None:
+        """Start transcribing the segment-so-far once a pause can hold its trailing padding."""
+        pause = self.segmenter.pause
+        start = self.segmenter.open_start
+        if pause is None or start is None or pause[1] < round(self.options.pad * SAMPLE_RATE):
+            return
+        key = (self._epoch, start, pause[0])
+        if self._speculation is not None:
+            previous_key, previous = self._speculation
+            if previous_key == key or not previous.done():
+                return  # already running, or one Whisper call at a time
+            if not previous.cancelled():
+                previous.exception()  # an outdated guess: mark any error as seen
+        clip = self._clip(SpeechSegment(start, pause[0]))
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self._recognise, clip.audio), name="vigil-asr-speculative"
+        )
+        self._speculation = (key, task)
+
+    def _recognise(self, audio: np.ndarray) -> _Text:
+        text, words = self.transcriber.transcribe(audio)
+        return text, words, self.transcriber.last_seconds
+
+    async def _drop_speculation(self) -> None:
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await speculation[1]
+
+    def _trim(self) -> None:
+        """Keep the audio an open or future segment may still need, with its padding."""
+        pad = round(self.options.pad * SAMPLE_RATE)
+        end = self._buffer_start + self._buffer.size
+        open_start = self.segmenter.open_start
+        keep_from = (open_start if open_start is not None else end - SAMPLE_RATE) - pad
+        drop = keep_from - self._buffer_start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._buffer_start += drop
+
+    def _end_epoch(self) -> list[_Clip]:
+        """Release the resampler's tail, close the open segment and reset the clock."""
+        clips: list[_Clip] = []
+        if self._resampler is not None:
+            clips += self._feed(self._resampler.flush(), 0)
+        last = self.segmenter.flush()
+        if last is not None:
+            clips.append(self._clip(last))
+        self._resampler = None
+        self._received = 0
+        self.vad.reset()
+        self.segmenter.reset()
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_start = 0
+        self._epoch += 1
+        return clips
+
+    def _clip(self, segment: SpeechSegment) -> _Clip:
+        """A segment's times in this epoch's clock and its audio with padding."""
+        pad = round(self.options.pad * SAMPLE_RATE)
+        lo = max(segment.start - pad, self._buffer_start)
+        hi = min(segment.end + pad, self._buffer_start + self._buffer.size)
+        return _Clip(
+            key=(self._epoch, segment.start, segment.end),
+            t0=self.media_time_of(segment.start),
+            t1=self.media_time_of(segment.end),
+            start=self.media_time_of(lo),
+            audio=self._buffer[lo - self._buffer_start : hi - self._buffer_start].copy(),
+        )
+
+    async def _transcribe_all(self, clips: list[_Clip]) -> list[Utterance]:
+        results = []
+        for clip in clips:
+            speculation = self._speculation
+            if speculation is not None and speculation[0] == clip.key:
+                self._speculation = None
+                self.speculative_hits += 1
+                text, words, seconds = await speculation[1]
+            else:
+                await self._drop_speculation()  # never two Whisper calls at once
+                text, words, seconds = await asyncio.to_thread(self._recognise, clip.audio)
+            self.asr_seconds += seconds
+            self.speech_seconds += clip.audio.size / SAMPLE_RATE
+            if not text:
+                continue
+            results.append(
+                Utterance(
+                    stream_id=self._stream_id,
+                    media_time=clip.t1,
+                    stamps={"perception": time.time()},
+                    utterance_id=new_id(),
+                    t0=clip.t0,
+                    t1=clip.t1,
+                    text=text,
+                    speaker=self.options.speaker,
+                    final=True,
+                    words=tuple(
+                        Word(text=w.text, t0=clip.start + w.t0, t1=clip.start + w.t1) for w in words
+                    ),
+                )
+            )
+        return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Clip:
+    """Audio of one ended segment: speech from ``t0`` to ``t1``; the audio starts at ``start``."""
+
+    key: tuple[int, int, int]  # (epoch, first sample, end sample): matches a speculation
+    t0: float
+    t1: float
+    start: float
+    audio: np.ndarray

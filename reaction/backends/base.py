@@ -1,0 +1,264 @@
+"""One async interface for every reaction backend (llama.cpp in process, vLLM, HTTP servers).
+
+The base class owns what every backend needs and none should re-implement: loading once, a
+concurrency limit, an overall deadline, retries and error mapping. A backend implements one
+async generator, ``_generate``; a backend that computes in a thread (llama.cpp) implements
+``_generate_sync`` on :class:`ThreadedBackend` instead, and gets the thread hand-off, the
+end-of-stream sentinel and cancellation between tokens for free.
+
+Cancellation: a consumer that stops iterating (``break`` inside ``contextlib.aclosing``, or
+its task is cancelled) closes the stream; the worker sees a flag before its next token, and the
+stream only finishes closing once the worker has stopped, so the backend is free for the next
+request. Retries only happen before the first token: after that the consumer has already shown
+part of an answer, and a second attempt would repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import ClassVar, Literal, TypeVar
+
+from vigil.errors import BackendError, VigilError
+
+__all__ = ["Backend", "ChatMessage", "ThreadedBackend"]
+
+log = logging.getLogger(__name__)
+
+Role = Literal["system", "user", "assistant"]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One turn of a chat prompt, in the OpenAI shape every backend understands."""
+
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+class Backend(ABC):
+    """A text generator that streams token pieces; subclasses implement ``_generate``.
+
+    ``concurrency`` generations run at once (the rest wait their turn); ``timeout`` bounds a
+    whole generation, waiting included; ``retries`` re-runs a generation that failed with a
+    retryable :class:`BackendError` before its first token, after ``backoff`` (doubling).
+    """
+
+    name: ClassVar[str] = "backend"
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 1,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+    ) -> None:
+        if concurrency < 1 or timeout <= 0 or retries < 0:
+            raise ValueError("concurrency >= 1, timeout > 0 and retries >= 0 are required")
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._limit = asyncio.Semaphore(concurrency)
+        self._start_lock = asyncio.Lock()
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    async def start(self) -> None:
+        """Load the model (once; later calls return at once)."""
+        async with self._start_lock:
+            if not self._started:
+                await self._load()
+                self._started = True
+
+    async def stop(self) -> None:
+        """Release the model; ``start`` may load it again."""
+        async with self._start_lock:
+            if self._started:
+                self._started = False
+                await self._unload()
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str]:
+        """Token pieces of the answer to ``messages``, as they are generated.
+
+        Raises :class:`BackendError` (``retryable`` says whether a later call may succeed) or
+        :class:`ModelError`. Iterate inside ``contextlib.aclosing`` so that stopping early stops
+        the generation at once rather than when the generator is garbage-collected.
+        """
+        await self.start()
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        attempt = 0
+        async with self._limit:
+            while True:
+                produced = False
+                pieces = self._generate(
+                    list(messages), max_tokens=max_tokens, temperature=temperature, stop=stop
+                )
+                try:
+                    while True:
+                        try:
+                            async with asyncio.timeout_at(deadline):
+                                piece = await anext(pieces)
+                        except StopAsyncIteration:
+                            return
+                        produced = True
+                        yield piece
+                except TimeoutError as error:
+                    raise BackendError(
+                        f"{self.name} gave no complete answer within {self.timeout:g} s",
+                        hint="raise reaction.timeout or lower reaction.max_tokens",
+                    ) from error
+                except BackendError as error:
+                    if not error.retryable or produced or attempt >= self.retries:
+                        raise
+                    attempt += 1
+                    log.warning(
+                        "%s failed (%s); retry %d/%d", self.name, error, attempt, self.retries
+                    )
+                    await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+                except VigilError:
+                    raise
+                except Exception as error:
+                    raise BackendError(f"{self.name} failed: {error}") from error
+                finally:
+                    await pieces.aclose()
+
+    async def _load(self) -> None:
+        """Load weights, open connections: whatever must happen once before generating."""
+        return None
+
+    async def _unload(self) -> None:
+        """Undo ``_load``."""
+        return None
+
+    @abstractmethod
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+    ) -> AsyncIterator[str]:
+        """One attempt at a generation: an async generator of token pieces."""
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    error: BaseException | None = None
+
+
+class ThreadedBackend(Backend):
+    """A backend whose generation blocks (a C library): it runs on worker threads.
+
+    Pieces reach the event loop through an asyncio queue, then an end sentinel. The worker
+    checks ``cancelled`` before handing on each piece, so a closed stream stops generating
+    within one token. The pool has ``concurrency`` threads: even a worker that outlives its
+    stream never runs beside the next one on the same model.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 1,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+    ) -> None:
+        super().__init__(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name)
+
+    @abstractmethod
+    def _generate_sync(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+        cancelled: threading.Event,
+    ) -> Iterator[str]:
+        """Blocking generation on a worker thread; should stop soon after ``cancelled`` is set."""
+
+    async def _in_thread(self, function: Callable[..., _T], *args: object) -> _T:
+        """Run a blocking call (loading, say) on the backend's own worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    async def _generate(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+    ) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | _End] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def put(item: str | _End) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                cancelled.set()
+
+        def work() -> None:
+            end = _End()
+            try:
+                pieces = self._generate_sync(
+                    messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=stop,
+                    cancelled=cancelled,
+                )
+                try:
+                    for piece in pieces:
+                        if cancelled.is_set():
+                            break
+                        put(piece)
+                finally:
+                    close = getattr(pieces, "close", None)
+                    if close is not None:
+                        close()
+            except BaseException as error:
+                end = _End(error)
+            put(end)
+
+        worker = loop.run_in_executor(self._pool, work)
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, _End):
+                    if item.error is not None:
+                        raise item.error
+                    return
+                yield item
+        finally:
+            cancelled.set()
+            if not worker.done():
+                await asyncio.wait({worker})
+
+    async def _unload(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name)

@@ -1,0 +1,169 @@
+"""Prompt building: content, budget, order and the prefix that stays the same."""
+
+from __future__ import annotations
+
+from reaction.context import (
+    approx_tokens,
+    build_messages,
+    now_line,
+    observation_line,
+    system_prompt,
+)
+from vigil.items import Observation, Request, Response, Trigger, Utterance
+
+
+def obs(t: float, people: int, **fields: object) -> Observation:
+    return Observation(stream_id="s", media_time=t, frame_index=int(t * 2), people=people, **fields)
+
+
+def question(text: str, at: float, kind: str = "question", evidence: str = "") -> Trigger:
+    request = Request(
+        stream_id="s", media_time=at, request_id="r", kind=kind, text=text, speaker="alice"
+    )  # type: ignore[arg-type]
+    return Trigger(
+        stream_id="s",
+        media_time=at,
+        trigger_id="t",
+        request=request,
+        asked_at=at,
+        evidence=evidence,
+    )
+
+
+def said(t0: float, t1: float, text: str, speaker: str = "bob", final: bool = True) -> Utterance:
+    return Utterance(
+        stream_id="s", media_time=t1, utterance_id=f"u{t0}", t0=t0, t1=t1, text=text,
+        speaker=speaker, final=final,
+    )  # fmt: skip
+
+
+def answered(t: float, q: str, text: str, cancelled: bool = False) -> Response:
+    return Response(
+        stream_id="s", media_time=t, response_id=f"a{t}", request_id="q", question=q, text=text,
+        asked_at=t, asked_wall=0.0, first_token_wall=0.0, done_wall=0.0, cancelled=cancelled,
+    )  # fmt: skip
+
+
+def user(trigger: Trigger, budget: int = 700, **memory: object) -> str:
+    memory = {"observations": (), "utterances": (), "answers": ()} | memory
+    messages = build_messages(trigger, budget_tokens=budget, **memory)  # type: ignore[arg-type]
+    assert [m.role for m in messages] == ["system", "user"]
+    assert messages[0].content == system_prompt()
+    return messages[1].content
+
+
+def test_observation_lines_carry_fields() -> None:
+    o = obs(12.0, 4, faces=1, text=("EXIT", "NO ENTRY"), colours=("grey", "red", "blue"))
+    assert observation_line(o) == "4 people, 1 face; text: 'EXIT', 'NO ENTRY'; mostly grey and red"
+    assert observation_line(obs(1.0, 1)) == "1 person, 0 faces"
+    caption = obs(1.0, 0, description="a red bus stops at the kerb")
+    assert observation_line(caption).endswith("a red bus stops at the kerb")
+    detector = obs(1.0, 2, description="2 people; little motion")
+    assert observation_line(detector) == "2 people, 0 faces", (
+        "the detectors' summary is not repeated"
+    )
+
+
+def test_question_prompt_has_timeline_now_and_question() -> None:
+    observations = [obs(t, 3 if t < 8 else 4, text=("EXIT",) if t >= 10 else ()) for t in range(15)]
+    prompt = user(
+        question("How many people are walking?", 14.0),
+        observations=observations,
+        utterances=[said(12.5, 14.0, "How many people are walking?", "alice")],
+        answers=[answered(5.0, "Is anyone there?", "Yes, 3 people are visible.")],
+    )
+    assert "t=0.0-5.0s seen: 3 people, 0 faces" in prompt, "identical frames merge into a span"
+    assert "t=5.0s you answered 'Is anyone there?': Yes, 3 people are visible." in prompt
+    assert "t=12.5-14.0s alice said: How many people are walking?" in prompt
+    assert "Now (t=14.0s): 4 people, 0 faces; text: 'EXIT'" in prompt
+    assert prompt.rstrip().endswith(
+        "Question from alice at t=14.0s: How many people are walking?\n"
+        "Answer in one short sentence."
+    )
+    assert prompt.index("t=0.0-5.0s") < prompt.index("t=8.0-9.0s") < prompt.index("Now")
+
+
+def test_now_line_takes_the_most_common_recent_count() -> None:
+    observations = [obs(t / 2, 4) for t in range(20)] + [obs(10.0, 7)]
+    assert now_line(observations).startswith("4 people"), "one noisy frame does not decide"
+    assert now_line([obs(0.0, 2), obs(1.0, 3)]).startswith("3 people"), "ties go to the latest"
+    assert now_line([obs(0.0, 5), obs(9.0, 2)]).startswith("2 people"), "old frames do not count"
+
+
+def test_nothing_after_the_question_enters() -> None:
+    prompt = user(
+        question("How many?", 10.0),
+        observations=[obs(9.0, 2), obs(10.0, 2), obs(30.0, 9)],
+        utterances=[said(20.0, 21.0, "later words")],
+        answers=[answered(25.0, "q", "a later answer")],
+    )
+    assert "9 people" not in prompt and "later" not in prompt
+    assert "Now (t=10.0s): 2 people" in prompt
+
+
+def test_partial_and_cancelled_items_are_left_out() -> None:
+    prompt = user(
+        question("What?", 10.0),
+        utterances=[said(1.0, 2.0, "half a wor", final=False)],
+        answers=[answered(3.0, "q", "an interrupted", cancelled=True)],
+    )
+    assert "wor" not in prompt and "interrupted" not in prompt
+    assert "Now (t=10.0s): nothing seen yet" in prompt
+
+
+def test_instruction_names_what_happened() -> None:
+    trigger = question(
+        "Tell me when someone walks in.", 14.0, "instruction", "4 people are visible (was 3)."
+    )
+    prompt = user(trigger, observations=[obs(13.0, 3), obs(14.0, 4)])
+    assert 'Earlier alice asked: "Tell me when someone walks in."' in prompt
+    assert "This has just happened at t=14.0s: 4 people are visible (was 3)." in prompt
+    assert "Question" not in prompt
+
+
+def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
+    observations = [obs(float(t), t % 7) for t in range(300)]
+    utterances = [said(t, t + 1.0, f"remark {t}") for t in range(0, 300, 10)]
+    for budget in (250, 400, 700):
+        messages = build_messages(
+            question("How many?", 299.0),
+            observations=observations,
+            utterances=utterances,
+            answers=(),
+            budget_tokens=budget,
+        )
+        total = sum(approx_tokens(m.content) for m in messages)
+        assert total <= budget
+        content = messages[1].content
+        assert "t=299.0s seen: 5 people" in content, "the latest observation stays"
+        assert "t=0.0s seen" not in content
+        assert budget < 400 or "remark 290" in content
+    tiny = user(question("How many?", 299.0), budget=64, observations=observations)
+    assert "t=299.0s seen: 5 people" in tiny and "t=298.0s" not in tiny
+
+
+def test_over_budget_the_start_stays_put_between_questions() -> None:
+    """The cut falls on a 10 s grid, so the next prompt repeats the previous one's start."""
+    observations = [obs(float(t), t % 3) for t in range(400)]
+    starts = set()
+    for asked in (300.0, 301.0, 302.0, 303.0):
+        prompt = user(question("How many?", asked), budget=500, observations=observations)
+        first = prompt.splitlines()[1]
+        starts.add(first)
+        assert first.startswith("t=") and float(first[2:].split("s")[0]) % 10 == 0
+    assert len(starts) == 1
+
+
+def test_consecutive_prompts_share_a_prefix() -> None:
+    observations = [obs(float(t), 2 if t < 20 else 3) for t in range(40)]
+    first = user(question("How many?", 30.0), observations=observations)
+    second = user(question("What colour?", 39.0), observations=observations)
+    shared = first.index("t=20.0-")  # the last span grows; everything before it is the same
+    assert first[:shared] == second[:shared]
+    assert "t=0.0-19.0s seen: 2 people" in first[:shared]
+
+
+def test_approx_tokens_counts_digits_words_and_marks() -> None:
+    # Qwen's tokenizer gives 27 and 18 tokens for these.
+    assert 25 <= approx_tokens("t=12.0-14.5s seen: 4 people, 0 faces; text: 'EXIT'") <= 32
+    assert 17 <= approx_tokens("t=12.5s alice said: How many people are walking over there?") <= 22

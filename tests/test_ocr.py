@@ -1,0 +1,44 @@
+"""RapidOCR reads back text drawn with OpenCV."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from perception.ocr import TextReader
+
+
+@pytest.fixture(scope="module")
+def reader() -> TextReader:
+    reader = TextReader(min_confidence=0.6)
+    reader.load()
+    return reader
+
+
+def sign(text: str, size: tuple[int, int] = (640, 480), scale: float = 2.0) -> np.ndarray:
+    image = np.full((size[1], size[0], 3), 235, np.uint8)
+    cv2.putText(image, text, (40, size[1] // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 4)
+    return image
+
+
+def test_reads_a_sign(reader: TextReader) -> None:
+    lines = reader.read(sign("EXIT 42"))
+    print(f"OCR {reader.last_seconds * 1000:.0f} ms: {lines}")
+    assert [line.text.replace(" ", "") for line in lines] == ["EXIT42"]
+    assert lines[0].confidence >= 0.6
+    x, y, w, _h = lines[0].box
+    assert 20 <= x <= 80 and 160 <= y <= 260 and w > 200
+
+
+def test_big_frames_are_downscaled_and_boxes_map_back(reader: TextReader) -> None:
+    image = sign("HELLO", size=(1920, 1080), scale=5.0)
+    lines = reader.read(image)
+    print(f"OCR 1080p {reader.last_seconds * 1000:.0f} ms: {lines}")
+    assert [line.text for line in lines] == ["HELLO"]
+    x, y, w, _h = lines[0].box
+    assert x < 120 and 380 < y < 560 and w > 400  # in the 1920x1080 frame's pixels
+
+
+def test_no_text_reads_nothing(reader: TextReader) -> None:
+    assert reader.read(np.full((480, 640, 3), 90, np.uint8)) == []
