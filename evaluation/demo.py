@@ -201,10 +201,14 @@ def build_demo_clip(
     question_at: float = 12.0,
     voice: str = "en-us",
 ) -> DemoClip:
-    """``duration`` s of vtest.avi from ``start``, with ``question`` spoken at ``question_at``."""
+    """``duration`` s of vtest.avi from ``start``, with ``question`` spoken at ``question_at``.
+
+    Encoded at high quality (CRF 18): the two people furthest away are about 45 pixels tall,
+    and at the default CRF 28 their outlines blur into one detection.
+    """
     path = build_clip(
         ensure_vtest(), out_path, start=start, duration=duration,
-        speech=[(question, question_at)], voice=voice,
+        speech=[(question, question_at)], voice=voice, crf=18,
     )  # fmt: skip
     clip = clip_info(path)
     spoken = clip.speech[0]

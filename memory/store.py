@@ -45,6 +45,7 @@ class _StreamMemory:
     utterances: deque[Utterance] = field(init=False)
     requests: deque[Request] = field(init=False)
     answers: deque[Response] = field(init=False)
+    version: int = 0
 
     def __post_init__(self) -> None:
         self.observations = deque(maxlen=self.retention.observations)
@@ -76,11 +77,18 @@ class MemoryStore:
                 memory.answers.append(item)
             case _:
                 return False
+        memory.version += 1
         return True
 
     def add_many(self, items: list[Item]) -> int:
         """Store what memory keeps of ``items``; returns how many were kept."""
         return sum(self.add(item) for item in items)
+
+    def version(self, stream_id: str) -> int:
+        """A number that changes whenever the stream's memory does: a cheap way to poll for
+        news without copying a snapshot."""
+        memory = self._streams.get(stream_id)
+        return 0 if memory is None else memory.version
 
     def snapshot(self, stream_id: str, *, until: float | None = None) -> MemorySnapshot:
         """Everything kept for ``stream_id`` up to media time ``until`` (all when None)."""

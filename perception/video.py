@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from perception.encoders.base import Box, FrameEncoder, FrameFeatures
 from perception.motion import MotionMeter, SceneChangeDetector, cosine_distance
 from perception.ocr import TextReader
 from perception.sampler import FrameSampler
+from perception.tracking import PeopleTracker, TrackerOptions
 from vigil.items import Observation, VideoFrame
 
 __all__ = ["VideoOptions", "VideoPerception"]
@@ -47,6 +48,8 @@ class VideoOptions:
       frames is not counted. A person standing perfectly still that long is dropped too: set
       None to count every detection (for example with a moving camera this filter does
       nothing anyway, as everything moves).
+    - ``tracking``: how detections are followed from frame to frame, so that the count is of
+      people in view rather than of one frame's boxes (see :mod:`perception.tracking`).
     """
 
     sample_rate_hz: float = 1.0
@@ -58,6 +61,7 @@ class VideoOptions:
     max_text_lines: int = 8
     static_people_after: int | None = 2
     static_motion: float = 0.02
+    tracking: TrackerOptions = field(default_factory=TrackerOptions)
 
     def __post_init__(self) -> None:
         if not self.sample_rate_hz > 0:
@@ -94,6 +98,7 @@ class VideoPerception:
         self._text_time: float | None = None
         self._scene_start = 0.0
         self._static = _StaticFilter(self.options.static_people_after, self.options.static_motion)
+        self.tracker = PeopleTracker(self.options.tracking)
 
     async def start(self) -> None:
         """Load the OCR engine and start its lane."""
@@ -110,14 +115,17 @@ class VideoPerception:
         """Analyse ``frame`` if the sampler takes it; None when it is skipped."""
         if not self.sampler.take(frame.media_time):
             return None
-        features, motion, people = await asyncio.to_thread(self._analyse, frame.image)
+        features, motion, boxes = await asyncio.to_thread(self._analyse, frame.image)
         t = frame.media_time
         cut = self.scenes.update(t, features.embedding)
         if cut:
-            # Text read before the cut belongs to the old scene.
+            # Text read and people tracked before the cut belong to the old scene.
             self._scene_start = t
             self._text = ()
             self._text_time = None
+            self.tracker.reset()
+        # An encoder that counts people without giving boxes cannot be tracked.
+        people = self.tracker.update(t, boxes) if boxes is not None else features.people
         if self._text_time is not None and t - self._text_time > self.options.ocr_max_age:
             self._text = ()
         self._maybe_request_ocr(t, frame.image, features.embedding, cut)
@@ -160,13 +168,14 @@ class VideoPerception:
         """The latest on-screen text of the current scene."""
         return self._text
 
-    def _analyse(self, image: np.ndarray) -> tuple[FrameFeatures, float, int]:
+    def _analyse(self, image: np.ndarray) -> tuple[FrameFeatures, float, list[Box] | None]:
+        """Features, motion, and the people boxes worth tracking (None: the encoder gave no
+        boxes, only a count)."""
         features = self.encoder.encode(image)
         motion = self.motion.update(image)
-        counted = self._static.count(features.people_boxes, self.motion)
-        # An encoder that counts people without giving boxes cannot be filtered.
-        people = counted if len(features.people_boxes) == features.people else features.people
-        return features, motion, people
+        if len(features.people_boxes) != features.people:
+            return features, motion, None
+        return features, motion, self._static.keep(features.people_boxes, self.motion)
 
     def _maybe_request_ocr(
         self, t: float, image: np.ndarray, embedding: np.ndarray, cut: bool
@@ -224,12 +233,12 @@ class _StaticFilter:
         self._tick = 0
         self._places: list[tuple[Box, int, int]] = []  # box, still streak, tick last seen
 
-    def count(self, boxes: tuple[Box, ...], motion: MotionMeter) -> int:
-        """How many of ``boxes`` to count as people."""
+    def keep(self, boxes: tuple[Box, ...], motion: MotionMeter) -> list[Box]:
+        """The ``boxes`` to count as people."""
         self._tick += 1
         if self.after is None:
-            return len(boxes)
-        counted = 0
+            return list(boxes)
+        kept: list[Box] = []
         places: list[tuple[Box, int, int]] = []
         matched: set[int] = set()
         for box in boxes:
@@ -246,12 +255,13 @@ class _StaticFilter:
                 streak = self._places[best][1]
             streak = streak + 1 if still else 0
             places.append((box, streak, self._tick))
-            counted += streak < self.after
+            if streak < self.after:
+                kept.append(box)
         for i, place in enumerate(self._places):
             if i not in matched and self._tick - place[2] < self.forget:
                 places.append(place)
         self._places = places
-        return counted
+        return kept
 
 
 def _iou(a: Box, b: Box) -> float:

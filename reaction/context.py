@@ -6,8 +6,9 @@ ordered so that the answer is one lookup away. Hence:
 - observations become one line each, with their media time; identical consecutive lines merge
   into one span ("t=10.0-14.0s: 4 people, 0 faces"), which keeps long scenes cheap;
 - a "Now" line right above the question gives the state at the time of the question, with the
-  most common person count over the last few seconds (one noisy detector frame must not decide
-  the answer to "how many people are walking?");
+  highest person count over the last few seconds: perception's tracker already keeps one-frame
+  false hits out of its counts, so what remains is mostly people missed in a frame (occluded,
+  far away), and one such frame must not decide the answer to "how many people are walking?";
 - seen, said and answered go into one timeline, oldest first, so that a later prompt repeats an
   earlier one and only appends: llama.cpp's prefix cache then evaluates just the new tail
   (on 2 cores, a cold 800-token prompt costs seconds, a warm one a fraction of a second);
@@ -24,7 +25,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -36,8 +36,10 @@ __all__ = [
     "GRID",
     "LOOKAHEAD",
     "RECENT",
+    "REQUEST_RESERVE",
     "approx_tokens",
     "build_messages",
+    "build_prefix",
     "load_prompt",
     "now_line",
     "observation_line",
@@ -46,12 +48,16 @@ __all__ = [
 
 LOOKAHEAD = 0.5
 """Seconds after the question whose observations and speech still describe "then"."""
-RECENT = 5.0
-"""Seconds over which the "Now" line takes the most common count."""
+RECENT = 2.5
+"""Seconds over which the "Now" line takes the highest count (three frames at 1 Hz)."""
 
 
-GRID = 10.0
-"""Seconds: over budget, the timeline starts at a multiple of this (see ``_fit``)."""
+GRID = 30.0
+"""Seconds: over budget, the timeline starts at a multiple of this (see ``_fit``). Each jump
+of the start means evaluating the whole prompt again, so the grid is coarse: a jump drops up
+to 30 s of the oldest lines at once, and the prefix then stays put for about as long."""
+REQUEST_RESERVE = 80
+"""Tokens kept for the request's own lines ("Now", the question, the instruction)."""
 _HEADING = "Timeline:"
 _PIECES = re.compile(r"\d|[^\W\d_]+|[^\w\s]")
 
@@ -101,16 +107,10 @@ def observation_line(observation: Observation, *, people: int | None = None) -> 
 
 
 def now_line(observations: Sequence[Observation], *, recent: float = RECENT) -> str:
-    """The latest state, with the most common person count over the last ``recent`` seconds.
-
-    Ties go to the most recent count.
-    """
+    """The latest state, with the highest person count over the last ``recent`` seconds."""
     latest = observations[-1]
     window = [o for o in observations if o.media_time >= latest.media_time - recent]
-    counts = Counter(o.people for o in window)
-    best = max(counts.values())
-    people = next(o.people for o in reversed(window) if counts[o.people] == best)
-    return observation_line(latest, people=people)
+    return observation_line(latest, people=max(o.people for o in window))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,18 +189,15 @@ def build_messages(
     budget_tokens: int,
     count: Callable[[str], int] = approx_tokens,
 ) -> list[ChatMessage]:
-    """A system message (always the same) and one user message within ``budget_tokens``."""
+    """A system message (always the same) and one user message within ``budget_tokens``.
+
+    The user message is the stream's state (timeline and "Now" line), then the request. A
+    spoken question is not repeated in the timeline: it is stated below it, and leaving it
+    out keeps the state the same as the one prefilled just before it was asked.
+    """
     cutoff = trigger.asked_at + LOOKAHEAD
-    seen = sorted((o for o in observations if o.media_time <= cutoff), key=lambda o: o.media_time)
-    heard = [u for u in utterances if u.final and u.text.strip() and u.t1 <= cutoff]
-    said = [a for a in answers if a.text and not a.cancelled and a.media_time <= cutoff]
     request = trigger.request
-    fields = {
-        "now_time": f"{seen[-1].media_time:.1f}s" if seen else f"{trigger.asked_at:.1f}s",
-        "now": now_line(seen) if seen else "nothing seen yet",
-        "speaker": request.speaker,
-        "asked_time": f"{trigger.asked_at:.1f}s",
-    }
+    fields = {"speaker": request.speaker, "asked_time": f"{trigger.asked_at:.1f}s"}
     if request.kind == "instruction":
         template = load_prompt("instruction")
         fields |= {
@@ -210,9 +207,73 @@ def build_messages(
     else:
         template = load_prompt("question")
         fields["question"] = request.text
-    system = system_prompt()
-    left = budget_tokens - count(system) - count(template.format(context=_HEADING, **fields))
+    asked = template.format(**fields)
+    # The request may take more than its reserve; the timeline then gives way.
+    state = _state(
+        [o for o in observations if o.media_time <= cutoff],
+        [u for u in utterances if u.t1 <= cutoff and u.text.strip() != request.text.strip()],
+        [a for a in answers if a.media_time <= cutoff],
+        budget_tokens=budget_tokens - max(0, count(asked) - REQUEST_RESERVE),
+        count=count,
+        asked_at=trigger.asked_at,
+    )
+    return [ChatMessage("system", system_prompt()), ChatMessage("user", f"{state}\n\n{asked}")]
+
+
+def build_prefix(
+    *,
+    observations: Sequence[Observation],
+    utterances: Sequence[Utterance],
+    answers: Sequence[Response],
+    budget_tokens: int,
+    count: Callable[[str], int] = approx_tokens,
+) -> list[ChatMessage]:
+    """The start that the next request's prompt will share, to evaluate ahead of time.
+
+    It is :func:`build_messages` for a request asked after everything given, cut just before
+    the request: the system prompt, the timeline and the "Now" line. A backend that caches
+    prompt prefixes (llama.cpp, vLLM) then has only the request left to read when it comes.
+    """
+    state = _state(observations, utterances, answers, budget_tokens=budget_tokens, count=count)
+    return [ChatMessage("system", system_prompt()), ChatMessage("user", state)]
+
+
+def _state(
+    observations: Sequence[Observation],
+    utterances: Sequence[Utterance],
+    answers: Sequence[Response],
+    *,
+    budget_tokens: int,
+    count: Callable[[str], int],
+    asked_at: float | None = None,
+) -> str:
+    """The timeline and the "Now" line (``asked_at`` stands in for "now" when nothing was
+    seen yet)."""
+    seen = sorted(observations, key=lambda o: o.media_time)
+    now_time = seen[-1].media_time if seen else (asked_at or 0.0)
+    return load_prompt("state").format(
+        context=_context(seen, utterances, answers, budget_tokens=budget_tokens, count=count),
+        now_time=f"{now_time:.1f}s",
+        now=now_line(seen) if seen else "nothing seen yet",
+    )
+
+
+def _context(
+    seen: Sequence[Observation],
+    utterances: Sequence[Utterance],
+    answers: Sequence[Response],
+    *,
+    budget_tokens: int,
+    count: Callable[[str], int],
+) -> str:
+    """The timeline block: what fits, oldest first.
+
+    The room left for it does not depend on the request (a fixed ``REQUEST_RESERVE`` stands for
+    the request's own lines), so a question and the prefix evaluated before it cut the
+    timeline at the same line.
+    """
+    heard = [u for u in utterances if u.final and u.text.strip()]
+    said = [a for a in answers if a.text and not a.cancelled]
+    left = budget_tokens - count(system_prompt()) - REQUEST_RESERVE
     lines = _fit(_timeline(seen, heard, said), left, count)
-    context = "\n".join([_HEADING, *(line.text for line in lines)]) if lines else ""
-    user = template.format(context=context, **fields).strip()
-    return [ChatMessage("system", system), ChatMessage("user", user)]
+    return "\n".join([_HEADING, *(line.text for line in lines)]) if lines else ""

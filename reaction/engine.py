@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from reaction.backends.base import Backend, ChatMessage
-from reaction.context import build_messages, system_prompt
+from reaction.context import build_messages, build_prefix, system_prompt
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 
 __all__ = ["ReactionOptions", "ReactionStage"]
@@ -83,10 +83,31 @@ class ReactionStage:
     async def start(self) -> None:
         """Load the model and evaluate the system prompt once, so that it is cached."""
         await self.backend.start()
-        warm = [ChatMessage("system", system_prompt()), ChatMessage("user", "Ready?")]
-        async with contextlib.aclosing(self.backend.stream(warm, max_tokens=1)) as pieces:
-            async for _ in pieces:
-                pass
+        await self.backend.prefill([ChatMessage("system", system_prompt())])
+
+    async def prefill(
+        self,
+        *,
+        observations: Sequence[Observation] = (),
+        utterances: Sequence[Utterance] = (),
+        answers: Sequence[Response] = (),
+    ) -> bool:
+        """Evaluate the prompt that the next answer will start with, while nothing is asked.
+
+        On a CPU, reading a few hundred tokens of timeline takes seconds; done as the stream
+        goes, a question only leaves its own lines to read. Skipped (returns False) while an
+        answer is being generated: answers come first.
+        """
+        if self._answers:
+            return False
+        prefix = build_prefix(
+            observations=observations,
+            utterances=utterances,
+            answers=answers,
+            budget_tokens=self.options.budget_tokens,
+        )
+        await self.backend.prefill(prefix)
+        return True
 
     async def stop(self) -> None:
         await self.cancel_all()
@@ -138,6 +159,7 @@ class ReactionStage:
             answers=answers,
             budget_tokens=self.options.budget_tokens,
         )
+        prompt_wall = time.time()
         queue: asyncio.Queue[str | _End] = asyncio.Queue()
         producer = asyncio.create_task(self._produce(messages, queue))
         producer.add_done_callback(functools.partial(_finished, queue))
@@ -171,7 +193,12 @@ class ReactionStage:
             yield Response(
                 stream_id=trigger.stream_id,
                 media_time=trigger.media_time,
-                stamps={**trigger.stamps, "reaction": done_wall},
+                stamps={
+                    **trigger.stamps,
+                    "prompt": prompt_wall,
+                    "first_token": first_token_wall or done_wall,
+                    "reaction": done_wall,
+                },
                 response_id=response_id,
                 request_id=request.request_id,
                 question=request.text,

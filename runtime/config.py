@@ -62,6 +62,9 @@ class ReactionConfig(_Section):
     budget_tokens: int = Field(700, ge=64, description="Prompt tokens given to memory.")
     threads: int = Field(2, ge=1)
     timeout: float = Field(60.0, gt=0, description="Seconds before a generation is abandoned.")
+    prefill_interval: float = Field(
+        0.2, ge=0, description="Seconds between checks for news to prefill (0: never prefill)."
+    )
 
 
 class RuntimeConfig(_Section):

@@ -104,6 +104,8 @@ class StreamGraph:
         await reaction.connect.remote(decision)
         await reaction.ready.remote()
         await perception.ready.remote()
+        if config.reaction.prefill_interval > 0:
+            await reaction.watch.remote(stream_id, config.reaction.prefill_interval)
         return graph
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reaction.context import (
     approx_tokens,
     build_messages,
+    build_prefix,
     now_line,
     observation_line,
     system_prompt,
@@ -69,12 +70,16 @@ def test_question_prompt_has_timeline_now_and_question() -> None:
     prompt = user(
         question("How many people are walking?", 14.0),
         observations=observations,
-        utterances=[said(12.5, 14.0, "How many people are walking?", "alice")],
+        utterances=[
+            said(10.0, 11.5, "Look, more people are coming.", "bob"),
+            said(12.5, 14.0, "How many people are walking?", "alice"),
+        ],
         answers=[answered(5.0, "Is anyone there?", "Yes, 3 people are visible.")],
     )
     assert "t=0.0-5.0s seen: 3 people, 0 faces" in prompt, "identical frames merge into a span"
     assert "t=5.0s you answered 'Is anyone there?': Yes, 3 people are visible." in prompt
-    assert "t=12.5-14.0s alice said: How many people are walking?" in prompt
+    assert "t=10.0-11.5s bob said: Look, more people are coming." in prompt
+    assert prompt.count("How many people are walking?") == 1, "the question is not repeated"
     assert "Now (t=14.0s): 4 people, 0 faces; text: 'EXIT'" in prompt
     assert prompt.rstrip().endswith(
         "Question from alice at t=14.0s: How many people are walking?\n"
@@ -83,10 +88,10 @@ def test_question_prompt_has_timeline_now_and_question() -> None:
     assert prompt.index("t=0.0-5.0s") < prompt.index("t=8.0-9.0s") < prompt.index("Now")
 
 
-def test_now_line_takes_the_most_common_recent_count() -> None:
-    observations = [obs(t / 2, 4) for t in range(20)] + [obs(10.0, 7)]
-    assert now_line(observations).startswith("4 people"), "one noisy frame does not decide"
-    assert now_line([obs(0.0, 2), obs(1.0, 3)]).startswith("3 people"), "ties go to the latest"
+def test_now_line_takes_the_highest_recent_count() -> None:
+    observations = [obs(float(t), 4) for t in range(10)] + [obs(10.0, 3)]
+    assert now_line(observations).startswith("4 people"), "one missed person does not decide"
+    assert now_line([obs(0.0, 2), obs(1.0, 3)]).startswith("3 people")
     assert now_line([obs(0.0, 5), obs(9.0, 2)]).startswith("2 people"), "old frames do not count"
 
 
@@ -143,7 +148,7 @@ def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
 
 
 def test_over_budget_the_start_stays_put_between_questions() -> None:
-    """The cut falls on a 10 s grid, so the next prompt repeats the previous one's start."""
+    """The cut falls on a time grid, so the next prompt repeats the previous one's start."""
     observations = [obs(float(t), t % 3) for t in range(400)]
     starts = set()
     for asked in (300.0, 301.0, 302.0, 303.0):
@@ -167,3 +172,18 @@ def test_approx_tokens_counts_digits_words_and_marks() -> None:
     # Qwen's tokenizer gives 27 and 18 tokens for these.
     assert 25 <= approx_tokens("t=12.0-14.5s seen: 4 people, 0 faces; text: 'EXIT'") <= 32
     assert 17 <= approx_tokens("t=12.5s alice said: How many people are walking over there?") <= 22
+
+
+def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
+    observations = [obs(float(t), 3 if t < 8 else 4) for t in range(14)]
+    utterances = [said(12.5, 13.5, "How many people are there?", "alice")]
+    prefix = build_prefix(observations=observations, utterances=[], answers=(), budget_tokens=700)
+    messages = build_messages(
+        question("How many people are there?", 13.5),
+        observations=observations,
+        utterances=utterances,
+        answers=(),
+        budget_tokens=700,
+    )
+    assert prefix[0] == messages[0]
+    assert messages[1].content.startswith(prefix[1].content + "\n\nQuestion from")

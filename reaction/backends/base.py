@@ -16,6 +16,7 @@ part of an answer, and a second attempt would repeat it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
@@ -142,6 +143,18 @@ class Backend(ABC):
                     raise BackendError(f"{self.name} failed: {error}") from error
                 finally:
                     await pieces.aclose()
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Read ``messages`` ahead of time, so that a later prompt that starts the same way
+        gets its first token sooner.
+
+        This pays off with backends that cache prompt prefixes (llama.cpp keeps its last
+        prompt; vLLM and llama.cpp's server cache prefixes by default); elsewhere it only costs
+        a one-token generation. It queues behind answers like any generation.
+        """
+        async with contextlib.aclosing(self.stream(messages, max_tokens=1)) as pieces:
+            async for _ in pieces:
+                pass
 
     async def _load(self) -> None:
         """Load weights, open connections: whatever must happen once before generating."""

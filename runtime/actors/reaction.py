@@ -4,11 +4,17 @@
 it) never waits for generation. Deltas go to the event hub as they come; the final response
 also goes to memory, and back to the decision stage as the answer marker it needs for
 turn-taking. ``interrupt`` cancels what is being generated for a stream (barge-in).
+
+Between answers, ``watch`` keeps the backend's prompt cache warm with the stream's timeline
+(see :meth:`ReactionStage.prefill`), so that a question pays only for its own few tokens.
+One backend holds one cached prompt: with several streams on one actor, the last one
+prefilled is the warm one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +23,8 @@ from reaction.engine import ReactionStage
 from vigil.items import Interrupt, Response, StreamError, Trigger
 
 __all__ = ["ReactionActor"]
+
+log = logging.getLogger(__name__)
 
 
 class ReactionActor:
@@ -28,8 +36,10 @@ class ReactionActor:
         self._hub = hub
         self._decision: Any = None
         self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
+        self._watchers: dict[str, asyncio.Task[None]] = {}
         self.answered = 0
         self.cancelled = 0
+        self.prefills = 0
 
     async def ready(self) -> bool:
         """Load the model (and warm its prompt prefix) before the stream starts."""
@@ -40,8 +50,41 @@ class ReactionActor:
         """The decision actor, for answer markers (it is created after this actor)."""
         self._decision = decision
 
+    async def watch(self, stream_id: str, interval: float = 0.2) -> None:
+        """Prefill the stream's timeline soon after its memory changes, while no answer runs.
+
+        Memory is polled every ``interval`` seconds for its version (a number, not a copy),
+        so a new observation is in the backend's cache a fraction of a second after it was
+        stored, ready for a question that follows it.
+        """
+        if stream_id not in self._watchers:
+            self._watchers[stream_id] = asyncio.create_task(self._keep_warm(stream_id, interval))
+
+    async def _keep_warm(self, stream_id: str, interval: float) -> None:
+        warmed = None
+        while True:
+            await asyncio.sleep(interval)
+            if any(self._tasks.values()):
+                continue
+            version = await self._memory.version.remote(stream_id)
+            if version == warmed:
+                continue
+            snapshot = await self._memory.snapshot.remote(stream_id)
+            try:
+                done = await self._stage.prefill(
+                    observations=snapshot.observations,
+                    utterances=snapshot.utterances,
+                    answers=snapshot.answers,
+                )
+            except Exception:  # a failed prefill costs speed, never the stream
+                log.exception("prefill for stream %s failed", stream_id)
+                continue
+            if done:
+                warmed = version
+                self.prefills += 1
+
     async def submit(self, trigger: Trigger) -> None:
-        task = asyncio.create_task(self._answer(trigger))
+        task = asyncio.create_task(self._answer(trigger.stamped("queued")))
         tasks = self._tasks[trigger.stream_id]
         tasks.add(task)
         task.add_done_callback(tasks.discard)
