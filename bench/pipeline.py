@@ -21,6 +21,7 @@ from evaluation.demo import build_demo_clip
 from runtime.config import load_config
 from runtime.session import RunOutcome, run_stream
 from runtime.stages import resolve_model_paths
+from vigil.cache import cache_dir
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -141,7 +142,7 @@ async def main() -> None:
     args = parser.parse_args()
     config = load_config()
     paths = resolve_model_paths(config)
-    clip = args.clip or build_demo_clip(Path.home() / ".cache" / "vigil" / "demo" / "demo.mp4").path
+    clip = args.clip or build_demo_clip(cache_dir() / "demo" / "demo.mp4").path
     results = []
     for paced in (True,) if args.skip_unpaced else (True, False):
         with PeakMemory() as memory:

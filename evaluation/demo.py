@@ -17,13 +17,7 @@ sidecar records them), so tests and benchmark generators may call it freely.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,24 +27,20 @@ import cv2
 import numpy as np
 
 from evaluation.media import speak, write_clip
+from evaluation.samples import sample_video
 from vigil.errors import MediaError
 
 __all__ = [
     "VTEST_PEOPLE",
-    "VTEST_SHA256",
     "BuiltClip",
     "DemoClip",
     "Overlay",
     "Speech",
     "build_clip",
     "build_demo_clip",
-    "cache_dir",
     "clip_info",
-    "ensure_vtest",
 ]
 
-VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
-_VTEST_MEMBER = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
 _SIDECAR_VERSION = 2
 _SILENCE = 1e-3  # speech is trimmed to where |sample| first and last exceeds this
 
@@ -133,65 +123,6 @@ class DemoClip:
     steady: tuple[float, float] | None
 
 
-def cache_dir() -> Path:
-    """``$VIGIL_CACHE_DIR``, else ``~/.cache/vigil``."""
-    return Path(os.environ.get("VIGIL_CACHE_DIR") or Path.home() / ".cache" / "vigil")
-
-
-def ensure_vtest(cache: Path | None = None) -> Path:
-    """The path of a verified ``vtest.avi``, fetched once with ``apt-get download``."""
-    target = (cache or cache_dir()) / "media" / "vtest.avi"
-    if target.exists() and _sha256(target) == VTEST_SHA256:
-        return target
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        raise MediaError(
-            "cannot fetch vtest.avi: apt-get and dpkg-deb are needed",
-            hint=f"copy vtest.avi from OpenCV's samples/data to {target}",
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fetched = subprocess.run(
-            ["apt-get", "download", "opencv-doc"], cwd=tmp, capture_output=True, text=True
-        )
-        debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
-        if fetched.returncode != 0 or not debs:
-            raise MediaError(
-                f"`apt-get download opencv-doc` failed: {fetched.stderr.strip()[-300:]}",
-                hint=f"run `apt-get update`, or copy vtest.avi to {target}",
-            )
-        partial = Path(tmp) / "vtest.avi"
-        _extract_member(debs[0], _VTEST_MEMBER, partial)
-        digest = _sha256(partial)
-        if digest != VTEST_SHA256:
-            raise MediaError(f"vtest.avi has sha256 {digest}, expected {VTEST_SHA256}")
-        os.replace(partial, target)
-    return target
-
-
-def _extract_member(deb: Path, member: str, out: Path) -> None:
-    """Copy one file out of a .deb without unpacking the rest (it is 95 MB of docs)."""
-    command = ["dpkg-deb", "--fsys-tarfile", str(deb)]
-    # stderr is silenced: dpkg-deb complains of a broken pipe when we stop reading early
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as p:
-        assert p.stdout is not None
-        with tarfile.open(fileobj=p.stdout, mode="r|*") as tar:
-            for info in tar:
-                if info.name.lstrip("./") == member and (data := tar.extractfile(info)):
-                    out.write_bytes(data.read())
-                    break
-        p.stdout.close()
-    if not out.exists():
-        raise MediaError(f"{deb.name} holds no {member}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_demo_clip(
     out_path: str | Path,
     *,
@@ -207,7 +138,7 @@ def build_demo_clip(
     and at the default CRF 28 their outlines blur into one detection.
     """
     path = build_clip(
-        ensure_vtest(), out_path, start=start, duration=duration,
+        sample_video("vtest.avi"), out_path, start=start, duration=duration,
         speech=[(question, question_at)], voice=voice, crf=18,
     )  # fmt: skip
     clip = clip_info(path)

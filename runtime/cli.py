@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +17,7 @@ import typer
 from rich.console import Console
 
 from runtime.config import VigilConfig, load_config
+from vigil.cache import cache_dir
 from vigil.errors import VigilError
 
 __all__ = ["app", "main"]
@@ -154,16 +154,12 @@ def demo(
 
     settings = _config(config, None)
     cache = settings.models.cache_dir
-    clip = build_demo_clip((cache.parent if cache else _cache_root()) / "demo" / "demo.mp4")
+    clip = build_demo_clip((cache.parent if cache else cache_dir()) / "demo" / "demo.mp4")
     err.print(
         f"[dim]demo clip {clip.path}: {clip.duration:.0f}s of pedestrians; at "
         f"{clip.question_start:.1f}s someone asks {clip.question!r}[/dim]"
     )
     _play(settings, str(clip.path), asks=[], whens=[], paced=not unpaced, as_json=False)
-
-
-def _cache_root() -> Path:
-    return Path(os.environ.get("VIGIL_CACHE_DIR", Path.home() / ".cache" / "vigil"))
 
 
 @models_app.command("list")

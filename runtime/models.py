@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from vigil.cache import cache_dir
 from vigil.errors import ModelError
 
 if TYPE_CHECKING:
@@ -374,11 +375,8 @@ class ModelRegistry:
 def registry_for(config: Any) -> ModelRegistry:
     """The registry for a configuration: ``models.cache_dir``, else ``$VIGIL_CACHE_DIR/models``,
     else ``~/.cache/vigil/models``."""
-    cache_dir = getattr(getattr(config, "models", None), "cache_dir", None)
-    if cache_dir is None:
-        root = os.environ.get("VIGIL_CACHE_DIR")
-        cache_dir = Path(root) / "models" if root else Path.home() / ".cache" / "vigil" / "models"
-    return ModelRegistry(Path(cache_dir))
+    configured = getattr(getattr(config, "models", None), "cache_dir", None)
+    return ModelRegistry(Path(configured) if configured else cache_dir() / "models")
 
 
 def default_registry() -> ModelRegistry:

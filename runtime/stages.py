@@ -82,7 +82,9 @@ def build_decision_stage(config: VigilConfig, *, video: bool = True) -> Decision
 
 def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStage:
     options = config.reaction
-    backend = LlamaCppBackend(paths.llm, n_ctx=options.context_tokens, n_threads=options.threads)
+    backend = LlamaCppBackend(
+        paths.llm, n_ctx=options.context_tokens, n_threads=options.threads, timeout=options.timeout
+    )
     return ReactionStage(
         backend,
         ReactionOptions(

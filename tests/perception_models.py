@@ -1,8 +1,8 @@
 """Where the packaged perception models and sample media live, for tests.
 
 Models are found inside their packages with importlib.resources, so tests need no download and
-no configuration. Media from Debian's opencv-doc (``apt-get download opencv-doc`` and
-``dpkg -x`` into /tmp/ocvdoc/x) is optional: tests that need it skip when it is absent.
+no configuration. Sample videos come from Debian's opencv-doc package, fetched and verified
+once by :func:`evaluation.samples.sample_video` on first use.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-OPENCV_DATA = Path("/tmp/ocvdoc/x/usr/share/doc/opencv-doc/examples/data")
-VTEST = OPENCV_DATA / "vtest.avi"
-MEGAMIND = OPENCV_DATA / "Megamind.avi"  # animated faces, 23.976 fps
+from evaluation.samples import sample_video
+
+VTEST = "vtest.avi"  # pedestrians
+MEGAMIND = "Megamind.avi"  # animated faces, 23.976 fps
 
 
 def whisper_tiny_path() -> Path:
@@ -39,18 +40,16 @@ def _package_file(package: str, relative: str) -> Path:
     return path
 
 
-def media(path: Path) -> Path:
-    """``path`` if it exists, else skip the test (sample media is optional)."""
-    if not path.exists():
-        pytest.skip(f"sample media not found: {path}")
-    return path
+def media(name: str) -> Path:
+    """The sample video ``name``, fetched once (see :mod:`evaluation.samples`)."""
+    return sample_video(name)
 
 
-def read_frames(path: Path, indices: set[int]) -> dict[int, np.ndarray]:
+def read_frames(name: str, indices: set[int]) -> dict[int, np.ndarray]:
     """The frames at ``indices`` of a video file (BGR), read in one pass."""
     import cv2
 
-    capture = cv2.VideoCapture(str(media(path)))
+    capture = cv2.VideoCapture(str(media(name)))
     frames: dict[int, np.ndarray] = {}
     index = 0
     try:

@@ -9,9 +9,10 @@ import av
 import numpy as np
 import pytest
 
-from evaluation import demo as demo_module
-from evaluation.demo import Overlay, build_clip, build_demo_clip, clip_info, ensure_vtest
+from evaluation import samples as samples_module
+from evaluation.demo import Overlay, build_clip, build_demo_clip, clip_info
 from evaluation.media import write_clip
+from evaluation.samples import sample_video
 from vigil.errors import MediaError
 
 
@@ -91,18 +92,18 @@ def test_build_clip_rejects_what_does_not_fit(source_video: Path, tmp_path: Path
 
 def test_failed_download_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(demo_module.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(samples_module.shutil, "which", lambda name: f"/usr/bin/{name}")
     failed = subprocess.CompletedProcess([], 100, "", "E: Unable to locate package opencv-doc")
-    monkeypatch.setattr(demo_module.subprocess, "run", lambda *args, **kwargs: failed)
+    monkeypatch.setattr(samples_module.subprocess, "run", lambda *args, **kwargs: failed)
     with pytest.raises(MediaError, match="apt-get download opencv-doc") as caught:
-        ensure_vtest()
+        sample_video("vtest.avi")
     assert "apt-get update" in caught.value.hint
     assert list((tmp_path / "media").iterdir()) == []  # nothing half-fetched is left behind
 
 
 def test_demo_clip_has_people_and_a_spoken_question(tmp_path: Path) -> None:
     try:
-        ensure_vtest()
+        sample_video("vtest.avi")
     except MediaError as exc:
         pytest.skip(f"vtest.avi is not cached and cannot be fetched with apt-get: {exc}")
     demo = build_demo_clip(tmp_path / "demo.mp4", start=17.0, duration=4.0, question_at=1.0)
