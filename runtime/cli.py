@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.console import Console
 from runtime.config import VigilConfig, load_config
 from vigil.cache import cache_dir
 from vigil.errors import VigilError
+
+if TYPE_CHECKING:
+    from runtime.session import RunOutcome
 
 __all__ = ["app", "main"]
 
@@ -69,7 +72,7 @@ def _play(
     whens: list[str],
     paced: bool,
     as_json: bool,
-) -> None:
+) -> RunOutcome:
     from runtime.console import EventPrinter, JsonEventPrinter
     from runtime.session import run_stream
 
@@ -87,7 +90,7 @@ def _play(
         )
     )
     if as_json:
-        return
+        return outcome
     for text, condition in outcome.understood:
         if condition is None:
             err.print(f"[yellow]note[/yellow]: could not understand the instruction {text!r}")
@@ -100,6 +103,7 @@ def _play(
     )
     if any(e.fatal for e in outcome.errors):
         raise typer.Exit(4)
+    return outcome
 
 
 @app.command()
@@ -159,7 +163,15 @@ def demo(
         f"[dim]demo clip {clip.path}: {clip.duration:.0f}s of pedestrians; at "
         f"{clip.question_start:.1f}s someone asks {clip.question!r}[/dim]"
     )
-    _play(settings, str(clip.path), asks=[], whens=[], paced=not unpaced, as_json=False)
+    outcome = _play(settings, str(clip.path), asks=[], whens=[], paced=not unpaced, as_json=False)
+    if clip.people_walking is not None:
+        answers = [r.text for r in outcome.responses if not r.cancelled]
+        right = any(re.search(rf"\b{clip.people_walking}\b", text) for text in answers)
+        verdict = "[green]right[/green]" if right else "[red]not right[/red]"
+        err.print(
+            f"ground truth: {clip.people_walking} people walking (counted by eye); "
+            f"the answer is {verdict}"
+        )
 
 
 @models_app.command("list")

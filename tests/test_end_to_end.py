@@ -8,6 +8,7 @@ there is a generation long enough to watch perception through.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_perception_keeps_its_pace_while_an_answer_is_generated(outcome: RunOutc
         if generating[0] <= o.stamps["perception"] <= generating[1]
     ]
     assert len(during) >= 3, during
-    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
     assert max(gaps) < 2 * SAMPLE_INTERVAL, gaps
     assert re.search(r"(1|one), (2|two), (3|three)", long.text.lower()), long.text
 

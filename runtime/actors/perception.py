@@ -41,6 +41,7 @@ class PerceptionStats:
     utterances: int = 0
     errors: int = 0
     media_end: float = 0.0
+    play_seconds: float = 0.0  # from the first read to the last item delivered
     video_step: list[float] = field(default_factory=list)
     audio_step: list[float] = field(default_factory=list)
     lag: list[float] = field(default_factory=list)
@@ -112,11 +113,13 @@ class PerceptionActor:
             )
             await self._drain()
             raise
+        started = time.monotonic()
         lanes = [asyncio.create_task(self._video_lane()), asyncio.create_task(self._audio_lane())]
         end = await self._read()
         await asyncio.gather(*lanes)
         await self._emit([end])
         await self._drain()
+        self.stats.play_seconds = time.monotonic() - started
         await self._source.close()
         self.stats.hops = {
             "video": self._frames.stats.as_dict(),
