@@ -22,7 +22,7 @@ test-fast: setup
 	$(VENV)/bin/pytest -m "not slow"
 
 bench: setup
-	$(VENV)/bin/python bench/pipeline.py
+	$(VENV)/bin/python -m bench.pipeline
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

