@@ -41,6 +41,8 @@ class VideoOptions:
     - ``ocr_min_interval``: media seconds between two OCR runs at least.
     - ``ocr_change_threshold``: distance from the last frame read that counts as "the picture
       changed" and asks for a new reading (smaller than a cut: a slide change is enough).
+    - ``ocr_refresh``: media seconds after which the text is read again even if the picture
+      did not change enough (a caption on busy footage barely moves the frame embedding).
     - ``ocr_max_age``: media seconds after which unrefreshed text is dropped from observations.
     - ``static_people_after``: HOG mistakes some fixed structures (doors, sign posts) for
       people, always at the same place. A detection that sits where one sat before with no
@@ -57,6 +59,7 @@ class VideoOptions:
     scene_min_gap: float = 2.0
     ocr_min_interval: float = 2.0
     ocr_change_threshold: float = 0.08
+    ocr_refresh: float = 5.0
     ocr_max_age: float = 30.0
     max_text_lines: int = 8
     static_people_after: int | None = 2
@@ -189,6 +192,7 @@ class VideoPerception:
             cut
             or self._ocr_embedding is None
             or cosine_distance(self._ocr_embedding, embedding) >= self.options.ocr_change_threshold
+            or (last is not None and t - last >= self.options.ocr_refresh)
         )
         if not changed:
             return

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from evaluation.cli import eval_app
 from runtime.config import VigilConfig, load_config
 from vigil.cache import cache_dir
 from vigil.errors import VigilError
@@ -35,6 +36,7 @@ models_app = typer.Typer(
     help="List, prepare and verify the models Vigil uses.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)

@@ -80,7 +80,11 @@ class PerceptionActor:
         self._video = video()
         self._audio = audio()
         self._clips = clips()
-        self._frames: DropOldest[Any] = DropOldest(video_queue)
+        # Live (paced), a lagging analysis drops the oldest frame to stay current; unpaced
+        # (evaluation), the source waits instead, so that every sampled frame is analysed.
+        self._frames: DropOldest[Any] | Backpressure[Any] = (
+            DropOldest(video_queue) if paced else Backpressure(video_queue)
+        )
         self._chunks: Backpressure[Any] = Backpressure(max(1, int(audio_queue_seconds * 50)))
         self._outputs = [
             BoundedSender(decision.submit.remote, in_flight),
@@ -146,7 +150,7 @@ class PerceptionActor:
                 case VideoFrame():
                     self.stats.frames += 1
                     if self._video.wants(item.media_time):
-                        self._frames.put(item.stamped("source"))
+                        await self._put_frame(item.stamped("source"))
                 case AudioChunk():
                     self.stats.audio_chunks += 1
                     await self._chunks.put(item.stamped("source"))
@@ -156,9 +160,15 @@ class PerceptionActor:
                 case EndOfStream():
                     end = item
             self.stats.media_end = max(self.stats.media_end, item.media_time)
-        self._frames.put(_DONE)
+        await self._put_frame(_DONE)
         await self._chunks.put(_DONE)
         return end
+
+    async def _put_frame(self, item: Any) -> None:
+        if isinstance(self._frames, Backpressure):
+            await self._frames.put(item)
+        else:
+            self._frames.put(item)
 
     async def _video_lane(self) -> None:
         while (frame := await self._frames.get()) is not _DONE:

@@ -1,0 +1,131 @@
+"""``vigil eval``: run OVO-Bench, StreamingBench or the synthetic set, and write the report."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["eval_app"]
+
+eval_app = typer.Typer(
+    help="Evaluate Vigil on OVO-Bench, StreamingBench or a synthetic set.", no_args_is_help=True
+)
+console = Console(highlight=False)
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="Report folder (resumes if it exists).")]
+ModeOption = Annotated[
+    str, typer.Option("--mode", "-m", help="streaming (default), polling or offline.")
+]
+Paced = Annotated[bool, typer.Option("--paced", help="Play in real time (default: unpaced).")]
+Workers = Annotated[int, typer.Option("--workers", "-j", help="Runs at once on the Ray cluster.")]
+Context = Annotated[
+    float | None, typer.Option("--context", help="Offline: seconds of history per question.")
+]
+Address = Annotated[str | None, typer.Option("--address", help="Join this Ray cluster.")]
+ConfigPath = Annotated[Path | None, typer.Option("--config", "-c", help="Vigil TOML file.")]
+Limit = Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N queries.")]
+
+
+@eval_app.command("run")
+def run(
+    annotations: Annotated[
+        list[Path], typer.Argument(help="Official annotation files (OVO-Bench, StreamingBench).")
+    ],
+    videos: Annotated[Path, typer.Option("--videos", "-v", help="Folder holding the videos.")],
+    out: Out = Path("eval-report"),
+    mode: ModeOption = "streaming",
+    paced: Paced = False,
+    workers: Workers = 1,
+    context: Context = None,
+    address: Address = None,
+    config: ConfigPath = None,
+    limit: Limit = None,
+) -> None:
+    """Evaluate on official annotation files plus their video folder."""
+    evaluate(annotations, videos, out, mode, paced, workers, context, address, config, limit)
+
+
+@eval_app.command("synthetic")
+def synthetic(
+    out: Out = Path("eval-synthetic"),
+    clips: Annotated[int, typer.Option("--clips", help="Clips (7 questions each).")] = 3,
+    mode: ModeOption = "streaming",
+    paced: Paced = False,
+    workers: Workers = 1,
+    address: Address = None,
+    config: ConfigPath = None,
+) -> None:
+    """Generate the synthetic set (both formats) under OUT, evaluate on it, print the table."""
+    from evaluation.synthetic import build_synthetic
+
+    made = build_synthetic(out / "data", clips=clips)
+    console.print(f"[dim]synthetic set: {made.questions} questions on {clips} clips[/dim]")
+    files = [made.ovo, *made.streamingbench]
+    evaluate(files, made.root, out, mode, paced, workers, None, address, config, None)
+
+
+def evaluate(
+    annotations: list[Path],
+    videos: Path,
+    out: Path,
+    mode: str,
+    paced: bool,
+    workers: int,
+    context: float | None,
+    address: str | None,
+    config: Path | None,
+    limit: int | None,
+) -> None:
+    """Load, run what the resume log lacks, report. Bad items are listed; the run goes on."""
+    import ray
+
+    from evaluation.report import build_report, score_table
+    from evaluation.resultlog import ResultLog
+    from evaluation.runs import run_queries
+    from evaluation.suite import load_suite
+    from runtime.config import load_config
+    from vigil.errors import ConfigError
+
+    if mode not in ("streaming", "polling", "offline"):
+        raise ConfigError(f"unknown mode {mode!r}", hint="use streaming, polling or offline")
+    overrides: dict[str, dict[str, object]] = {"decision": {"barge_in": False}}
+    if address:
+        overrides["runtime"] = {"ray_address": address}
+    settings = load_config(config, **overrides)
+    suite = load_suite(annotations, videos)
+    for problem in suite.problems:
+        console.print(f"[yellow]skipped[/yellow] {problem.key}: {problem.message}")
+    queries = suite.queries[:limit] if limit else suite.queries
+    log = ResultLog(out / f"answers-{mode}.jsonl")
+    console.print(
+        f"[dim]{len(queries)} queries ({sum(log.done(q.key) for q in queries)} already done), "
+        f"mode {mode}, {'paced' if paced else 'unpaced'}[/dim]"
+    )
+    try:
+        runs = asyncio.run(
+            run_queries(settings, queries, log, mode=mode, paced=paced, workers=workers,
+                        context=context, console=console)  # type: ignore[arg-type]
+        )  # fmt: skip
+    finally:
+        if ray.is_initialized() and not address:
+            ray.shutdown()
+    meta = {"mode": mode, "paced": paced, "workers": workers, "context": context,
+            "sample_rate_hz": settings.perception.sample_rate_hz,
+            "files": [str(a) for a in annotations]}  # fmt: skip
+    summary = build_report(suite, log, out, runs, meta)
+    console.print(score_table(summary))
+    speed = summary["speed"]
+    if speed["media_seconds"]:
+        console.print(
+            f"speed: {speed['media_seconds']}s of media played in {speed['play_seconds']}s "
+            f"({speed['realtime_factor_play']}x real time; {speed['realtime_factor_wall']}x "
+            f"counting graph start and answers); {speed['sampled_frames_not_analysed']} of "
+            f"{speed['sampled_frames']} sampled frames not analysed"
+        )
+    timing = summary["timing"]
+    console.print(f"latency: {timing['latency_seconds']}; proactive: {timing['proactive']}")
+    console.print(f"report: {out / 'index.html'}")

@@ -1,0 +1,1 @@
+"""Readers and writers for the official benchmark files (OVO-Bench, StreamingBench)."""
