@@ -50,6 +50,10 @@ class AudioOptions:
       hysteresis (see :class:`~perception.vad.VadOptions`); ``min_silence`` is most of the
       delay from the end of speech to the final transcript, and must hold ``pad``.
     - ``speaker``: the label of every utterance when no voice embedder is given.
+    - ``partial_interval``: while someone speaks, a partial (non-final) utterance is emitted as
+      soon as the speech has lasted ``min_speech`` (empty text: "someone started speaking",
+      which is what barge-in needs), then the transcript so far every ``partial_interval``
+      seconds; None turns partials off. A partial transcript runs only when Whisper is idle.
     - ``max_gap_fill``: a gap in the chunks' media times up to this long is filled with
       silence; a longer one (or a jump back) closes the open segment and re-anchors the clock.
       Gaps under ``gap_tolerance`` are timestamp jitter and ignored.
@@ -61,6 +65,7 @@ class AudioOptions:
     pad: float = 0.2
     max_speech: float = 20.0
     speaker: str = "speaker"
+    partial_interval: float | None = 1.0
     max_gap_fill: float = 1.0
     gap_tolerance: float = 0.02
     vad_threads: int = 1
@@ -72,6 +77,8 @@ class AudioOptions:
             raise ValueError("pad must be between 0 and min_silence (the pause must hold it)")
         if self.min_speech < 0 or self.max_speech <= self.min_speech:
             raise ValueError("need 0 <= min_speech < max_speech")
+        if self.partial_interval is not None and self.partial_interval <= 0:
+            raise ValueError("partial_interval must be positive (or None for no partials)")
         if self.max_gap_fill < 0 or self.gap_tolerance < 0:
             raise ValueError("gap settings must not be negative")
 
@@ -116,6 +123,9 @@ class AudioPerception:
         self._buffer_start = 0  # 16 kHz index of _buffer[0]
         self._epoch = 0
         self._speculation: tuple[tuple[int, int, int], asyncio.Task[_Text]] | None = None
+        self._ids: dict[tuple[int, int], str] = {}  # (epoch, first sample) -> utterance id
+        self._partial_due: tuple[tuple[int, int], int] | None = None  # segment, next sample
+        self._partial: tuple[tuple[int, int], int, asyncio.Task[_Text]] | None = None
 
     async def start(self) -> None:
         """Load Whisper and the VAD model (once; about 0.3 s)."""
@@ -150,7 +160,8 @@ class AudioPerception:
             resampler = self._resampler = Resampler(chunk.sample_rate, SAMPLE_RATE)
             self._anchor = chunk.media_time
         done += self._feed(resampler.process(chunk.samples), chunk.samples.shape[0])
-        return await self._transcribe_all(done)
+        partials = self._partials()
+        return partials + await self._transcribe_all(done)
 
     async def flush(self) -> list[Utterance]:
         """End of stream: close an open segment and transcribe it."""
@@ -200,15 +211,77 @@ class AudioPerception:
         )
         self._speculation = (key, task)
 
+    def _partials(self) -> list[Utterance]:
+        """The partial utterances due now: an onset, or a finished partial transcript."""
+        out: list[Utterance] = []
+        start = self.segmenter.open_start
+        if self._partial is not None and self._partial[2].done():
+            (epoch, first), end, task = self._partial
+            self._partial = None
+            if (
+                not task.cancelled()
+                and task.exception() is None
+                and (epoch, first)
+                == (
+                    self._epoch,
+                    start,
+                )
+            ):
+                text, _, seconds = task.result()
+                self.asr_seconds += seconds
+                if text:
+                    out.append(self._partial_utterance(first, end, text))
+        if self.options.partial_interval is None or start is None:
+            return out
+        key = (self._epoch, start)
+        now = self._buffer_start + self._buffer.size
+        if self._partial_due is None or self._partial_due[0] != key:
+            if now - start >= round(self.options.min_speech * SAMPLE_RATE):
+                out.append(self._partial_utterance(start, now, ""))
+                step = round(self.options.partial_interval * SAMPLE_RATE)
+                self._partial_due = (key, start + step)
+            return out
+        whisper_busy = self._partial is not None or (
+            self._speculation is not None and not self._speculation[1].done()
+        )
+        if now >= self._partial_due[1] and not whisper_busy:
+            audio = self._buffer[max(0, start - self._buffer_start) : now - self._buffer_start]
+            task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self._recognise, audio.copy()), name="vigil-asr-partial"
+            )
+            self._partial = (key, now, task)
+            step = round(self.options.partial_interval * SAMPLE_RATE)
+            self._partial_due = (key, now + step)
+        return out
+
+    def _partial_utterance(self, start: int, end: int, text: str) -> Utterance:
+        t0, t1 = self.media_time_of(start), self.media_time_of(end)
+        while len(self._ids) > 64:  # segments that never became final
+            del self._ids[next(iter(self._ids))]
+        return Utterance(
+            stream_id=self._stream_id,
+            media_time=t1,
+            stamps={"perception": time.time()},
+            utterance_id=self._ids.setdefault((self._epoch, start), new_id()),
+            t0=t0,
+            t1=t1,
+            text=text,
+            speaker=self.options.speaker,
+            final=False,
+        )
+
     def _recognise(self, audio: np.ndarray) -> _Text:
         text, words = self.transcriber.transcribe(audio)
         return text, words, self.transcriber.last_seconds
 
     async def _drop_speculation(self) -> None:
+        """Wait out the background Whisper calls (never two at once with the final one)."""
         speculation, self._speculation = self._speculation, None
-        if speculation is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await speculation[1]
+        partial, self._partial = self._partial, None
+        for task in (speculation[1] if speculation else None, partial[2] if partial else None):
+            if task is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
 
     def _trim(self) -> None:
         """Keep the audio an open or future segment may still need, with its padding."""
@@ -279,7 +352,7 @@ class AudioPerception:
                     stream_id=self._stream_id,
                     media_time=clip.t1,
                     stamps={"perception": time.time()},
-                    utterance_id=new_id(),
+                    utterance_id=self._ids.pop(clip.key[:2], None) or new_id(),
                     t0=clip.t0,
                     t1=clip.t1,
                     text=text,

@@ -51,10 +51,11 @@ def words_of(text: str) -> list[str]:
 
 
 async def run(stage: AudioPerception, items: list[AudioChunk]) -> list[Utterance]:
+    """The final utterances (partials are tested on their own)."""
     out: list[Utterance] = []
     for chunk in items:
         out += await stage.process(chunk)
-    return out + await stage.flush()
+    return [u for u in out + await stage.flush() if u.final]
 
 
 async def test_one_final_utterance_with_the_right_words_and_times(
@@ -90,7 +91,8 @@ async def test_transcript_follows_the_end_of_speech_quickly_in_real_time(
         ready = began + chunk.media_time + chunk.duration  # its last sample has been captured
         await asyncio.sleep(max(0.0, ready - time.perf_counter()))
         for u in await stage.process(chunk):
-            latencies.append(time.perf_counter() - began - u.t1)
+            if u.final:
+                latencies.append(time.perf_counter() - began - u.t1)
     await stage.stop()
     print(f"end of speech to transcript: {latencies}, speculative hits {stage.speculative_hits}")
     assert len(latencies) == 1
@@ -107,7 +109,7 @@ async def test_speech_cut_by_end_of_stream_is_flushed(
     out: list[Utterance] = []
     for chunk in chunks(audio[:cut]):
         out += await stage.process(chunk)
-    assert out == []
+    assert not [u for u in out if u.final]
     out = await stage.flush()
     await stage.stop()
     assert len(out) == 1 and words_of(out[0].text)[:2] == ["how", "many"]
@@ -124,7 +126,7 @@ async def test_a_long_gap_closes_the_segment_and_reanchors_the_clock(
     out: list[Utterance] = []
     for chunk in first + later:
         out += await stage.process(chunk)
-    out += await stage.flush()
+    out = [u for u in out + await stage.flush() if u.final]
     await stage.stop()
     assert len(out) == 2
     assert abs(out[0].t0 - start) < 0.3 and out[0].t1 < 5.0
@@ -143,3 +145,27 @@ async def test_short_gaps_are_filled_and_keep_times(
     await stage.stop()
     assert len(utterances) == 1
     assert abs(utterances[0].t0 - start) < 0.3 and abs(utterances[0].t1 - end) < 0.3
+
+
+async def test_partials_announce_speech_then_its_words_under_one_id(
+    transcriber: Transcriber, question: tuple[np.ndarray, float, float]
+) -> None:
+    """Barge-in needs to know someone speaks long before the sentence is over."""
+    audio, start, _end = question
+    stage = AudioPerception(transcriber, silero_vad_path(), AudioOptions(partial_interval=0.5))
+    await stage.start()
+    out: list[Utterance] = []
+    for chunk in chunks(audio):
+        out += await stage.process(chunk)
+        await asyncio.sleep(0.05)  # let a background transcription finish, as in real time
+    out += await stage.flush()
+    await stage.stop()
+    partials = [u for u in out if not u.final]
+    final = [u for u in out if u.final]
+    assert len(final) == 1 and partials
+    onset = partials[0]
+    assert onset.text == "" and onset.t0 == pytest.approx(start, abs=0.3)
+    assert onset.t1 - onset.t0 < 0.5, "speech is announced within half a second"
+    worded = [u for u in partials if u.text]
+    assert worded and words_of(worded[0].text)[0] == "how"
+    assert {u.utterance_id for u in partials} == {final[0].utterance_id}

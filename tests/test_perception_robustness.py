@@ -42,7 +42,7 @@ async def hear(transcriber: Transcriber, items: list[AudioChunk]) -> list[Uttera
         out += await stage.process(item)
     out += await stage.flush()
     await stage.stop()
-    return out
+    return [u for u in out if u.final]
 
 
 def words(text: str) -> list[str]:

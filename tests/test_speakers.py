@@ -87,7 +87,7 @@ async def play(stage: AudioPerception, audio: np.ndarray) -> list[Utterance]:
         out += await stage.process(chunk)
     out += await stage.flush()
     await stage.stop()
-    return out
+    return [u for u in out if u.final]
 
 
 def true_speaker(utterance: Utterance, turns: list[Turn]) -> str:
