@@ -86,6 +86,8 @@ class DecisionStage:
                 return self._on_observation(item)
             case Utterance(final=True):
                 return self._on_utterance(item)
+            case Utterance():  # partial: someone started speaking
+                return self._barge_in(item)
             case Response():
                 state = self._state(item.stream_id)
                 state.answering.discard(item.request_id)
@@ -140,18 +142,26 @@ class DecisionStage:
                 )
         return out
 
-    def _on_utterance(self, utterance: Utterance) -> list[Item]:
+    def _barge_in(self, utterance: Utterance) -> list[Item]:
+        """An interrupt if an answer is being given while ``utterance`` is spoken.
+
+        Partial utterances come as soon as speech has lasted ``min_speech``, so the answer
+        stops a fraction of a second after the user starts talking, not after they finish.
+        """
         state = self._state(utterance.stream_id)
-        out: list[Item] = []
-        if self.options.barge_in and state.answering:
-            out.append(
-                Interrupt(
-                    stream_id=utterance.stream_id,
-                    media_time=utterance.t0,
-                    reason=f"{utterance.speaker} spoke during an answer",
-                )
+        if not (self.options.barge_in and state.answering):
+            return []
+        state.answering.clear()
+        return [
+            Interrupt(
+                stream_id=utterance.stream_id,
+                media_time=utterance.t0,
+                reason=f"{utterance.speaker} spoke during an answer",
             )
-            state.answering.clear()
+        ]
+
+    def _on_utterance(self, utterance: Utterance) -> list[Item]:
+        out: list[Item] = self._barge_in(utterance)
         intent = classify(utterance.text)
         if intent == "statement":
             return out

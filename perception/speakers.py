@@ -74,6 +74,10 @@ class VoiceEmbedder:
 
         torch.set_num_threads(self.threads)
         self._encoder = VoiceEncoder(device="cpu", verbose=False, weights_fpath=self.weights)
+        # The first call compiles librosa's numba kernels (seconds): pay it now, not on the
+        # first utterance of the stream.
+        noise = np.random.default_rng(0).normal(0, 0.01, SAMPLE_RATE).astype(np.float32)
+        self._encoder.embed_utterance(noise)
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """The L2-normalised embedding of mono 16 kHz float32 speech."""

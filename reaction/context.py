@@ -187,9 +187,14 @@ def build_messages(
     utterances: Sequence[Utterance],
     answers: Sequence[Response],
     budget_tokens: int,
+    recalled: Sequence[str] = (),
     count: Callable[[str], int] = approx_tokens,
 ) -> list[ChatMessage]:
     """A system message (always the same) and one user message within ``budget_tokens``.
+
+    ``recalled`` (what long-term memory found in earlier sessions) goes between the state and
+    the request: it depends on the request, so it must not sit in the prefix that was
+    evaluated ahead of time.
 
     The user message is the stream's state (timeline and "Now" line), then the request. A
     spoken question is not repeated in the timeline: it is stated below it, and leaving it
@@ -208,6 +213,9 @@ def build_messages(
         template = load_prompt("question")
         fields["question"] = request.text
     asked = template.format(**fields)
+    if recalled:
+        earlier = "\n".join(f"- {text.strip()}" for text in recalled)
+        asked = f"From earlier sessions:\n{earlier}\n\n{asked}"
     # The request may take more than its reserve; the timeline then gives way.
     state = _state(
         [o for o in observations if o.media_time <= cutoff],

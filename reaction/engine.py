@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from reaction.backends.base import Backend, ChatMessage
-from reaction.context import build_messages, build_prefix, system_prompt
+from reaction.context import approx_tokens, build_messages, build_prefix, system_prompt
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 
 __all__ = ["ReactionOptions", "ReactionStage"]
@@ -29,12 +29,15 @@ class ReactionOptions:
 
     ``max_tokens`` caps an answer (one sentence needs about 20); ``temperature`` 0 makes
     answers repeatable; ``budget_tokens`` bounds the prompt (system prompt included), which
-    bounds the time to the first token on a CPU; ``stop`` ends an answer at a blank line.
+    bounds the time to the first token on a CPU; ``prefill_step`` bounds how many new prompt
+    tokens one prefill reads (an answer that arrives meanwhile waits for it, and llama.cpp
+    cannot stop a prompt half read); ``stop`` ends an answer at a blank line.
     """
 
     max_tokens: int = 48
     temperature: float = 0.0
     budget_tokens: int = 700
+    prefill_step: int = 96
     stop: tuple[str, ...] = ("\n\n",)
 
     def __post_init__(self) -> None:
@@ -64,6 +67,24 @@ class _Answer:
             self.queue.put_nowait(_END)
 
 
+def _within_step(done: str, text: str, step: int) -> str:
+    """``text`` cut at the last line break that leaves at most ``step`` tokens beyond what
+    it shares with ``done`` (at least one line, so that every call makes progress)."""
+    shared = next(
+        (i for i, (a, b) in enumerate(zip(done, text, strict=False)) if a != b),
+        min(len(done), len(text)),
+    )
+    if approx_tokens(text[shared:]) <= step:
+        return text
+    end = text.find("\n", shared)
+    while end != -1:
+        further = text.find("\n", end + 1)
+        if further == -1 or approx_tokens(text[shared:further]) > step:
+            break
+        end = further
+    return text if end == -1 else text[:end]
+
+
 def _finished(queue: asyncio.Queue[str | _End], producer: asyncio.Task[None]) -> None:
     """Mark the end of an answer (and retrieve the producer's error, which respond re-raises
     unless the answer was cancelled, so that asyncio does not log it as never retrieved)."""
@@ -79,6 +100,7 @@ class ReactionStage:
         self.backend = backend
         self.options = options or ReactionOptions()
         self._answers: set[_Answer] = set()
+        self._prefilled = ""  # the user text of the last prefill, as the backend cached it
 
     async def start(self) -> None:
         """Load the model and evaluate the system prompt once, so that it is cached."""
@@ -95,19 +117,23 @@ class ReactionStage:
         """Evaluate the prompt that the next answer will start with, while nothing is asked.
 
         On a CPU, reading a few hundred tokens of timeline takes seconds; done as the stream
-        goes, a question only leaves its own lines to read. Skipped (returns False) while an
-        answer is being generated: answers come first.
+        goes, a question only leaves its own lines to read. One call reads at most about
+        ``prefill_step`` new tokens, cut at a line, so an answer never waits long behind it;
+        returns whether the whole prefix is now read (call again if not). Skipped (False)
+        while an answer is being generated: answers come first.
         """
         if self._answers:
             return False
-        prefix = build_prefix(
+        system, user = build_prefix(
             observations=observations,
             utterances=utterances,
             answers=answers,
             budget_tokens=self.options.budget_tokens,
         )
-        await self.backend.prefill(prefix)
-        return True
+        text = _within_step(self._prefilled, user.content, self.options.prefill_step)
+        await self.backend.prefill([system, ChatMessage("user", text)])
+        self._prefilled = text
+        return text == user.content
 
     async def stop(self) -> None:
         await self.cancel_all()
@@ -145,8 +171,11 @@ class ReactionStage:
         observations: Sequence[Observation] = (),
         utterances: Sequence[Utterance] = (),
         answers: Sequence[Response] = (),
+        recalled: Sequence[str] = (),
     ) -> AsyncIterator[ResponseDelta | Response]:
         """Deltas as the tokens arrive, then exactly one final Response (even if cancelled).
+
+        ``recalled`` are texts long-term memory found for the request in earlier sessions.
 
         A backend failure is raised (as :class:`BackendError`) instead of the final Response.
         """
@@ -157,6 +186,7 @@ class ReactionStage:
             observations=observations,
             utterances=utterances,
             answers=answers,
+            recalled=recalled,
             budget_tokens=self.options.budget_tokens,
         )
         prompt_wall = time.time()

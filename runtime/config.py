@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -36,6 +36,12 @@ class ModelsConfig(_Section):
     llm: str = "qwen2.5-0.5b-instruct"
     asr: str = "whisper-tiny"
     vad: str = "silero-vad"
+    voice: str = "resemblyzer"
+    encoder: str | None = Field(
+        None,
+        description="A transformers vision model (local folder or cached hub id) for frame "
+        "embeddings; None keeps the CPU encoder's colour-and-shape embedding.",
+    )
     cache_dir: Path | None = Field(None, description="Where packaged models are assembled.")
 
 
@@ -47,6 +53,15 @@ class PerceptionConfig(_Section):
     vad_threshold: float = Field(0.5, gt=0, lt=1)
     min_silence: float = Field(0.4, gt=0, description="Silence (s) that ends an utterance.")
     asr_threads: int = Field(1, ge=1)
+    partial_interval: float | None = Field(
+        1.0, gt=0, description="Seconds between partial transcripts (None: no partials)."
+    )
+    speakers: bool = Field(True, description="Tell speakers apart by voice and learn names.")
+    speaker_threshold: float = Field(0.75, gt=-1, lt=1, description="Voice similarity to join.")
+    clip_mode: Literal["scene", "uniform"] = "scene"
+    clip_frames: int = Field(8, ge=1, description="uniform: analysed frames per clip.")
+    clip_min_seconds: float = Field(2.0, ge=0)
+    clip_max_seconds: float = Field(30.0, gt=0)
 
 
 class DecisionConfig(_Section):
@@ -55,16 +70,70 @@ class DecisionConfig(_Section):
 
 
 class ReactionConfig(_Section):
-    backend: Literal["llama_cpp"] = "llama_cpp"
+    """How answers are generated, and by which backend.
+
+    ``llama_cpp`` runs ``models.llm`` in process (the CPU default); ``openai`` streams from any
+    OpenAI-compatible endpoint at ``base_url``; ``vllm`` runs vLLM's engine inside the reaction
+    actor, on ``model`` (or ``models.llm``).
+    """
+
+    backend: Literal["llama_cpp", "openai", "vllm"] = "llama_cpp"
+    base_url: str | None = Field(
+        None, description="openai: the endpoint up to /chat/completions, e.g. http://host:8000/v1."
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="openai: set VIGIL_REACTION__API_KEY (or OPENAI_API_KEY), never in the file.",
+    )
+    model: str | None = Field(
+        None,
+        description="openai: the served model (default: the server's first); vllm: a model "
+        "name or folder (default: models.llm).",
+    )
+    concurrency: int = Field(4, ge=1, description="openai, vllm: answers generated at once.")
+    connect_timeout: float = Field(5.0, gt=0, description="openai: seconds to reach the server.")
+    retries: int = Field(2, ge=0, description="Retries of a failed answer before its first token.")
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0, le=1, description="vllm: share of accelerator memory (RAM on CPU) it may use."
+    )
     max_tokens: int = Field(48, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
     context_tokens: int = Field(2048, ge=256)
     budget_tokens: int = Field(700, ge=64, description="Prompt tokens given to memory.")
     threads: int = Field(2, ge=1)
     timeout: float = Field(60.0, gt=0, description="Seconds before a generation is abandoned.")
+    prefill_step: int = Field(
+        96, ge=8, description="Most new prompt tokens one prefill reads (an answer waits for it)."
+    )
     prefill_interval: float = Field(
         0.2, ge=0, description="Seconds between checks for news to prefill (0: never prefill)."
     )
+
+    @model_validator(mode="after")
+    def _endpoint_given(self) -> ReactionConfig:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("reaction.backend 'openai' needs reaction.base_url")
+        return self
+
+
+class MemoryConfig(_Section):
+    """Long-term memory (LanceDB on disk). Off, a run keeps only its in-process working memory;
+    on, every kept item is also committed to the store, questions recall from earlier sessions
+    of the tenant, and a session summary is written when the run ends."""
+
+    persistent: bool = Field(False, description="Keep memory across runs in `path`.")
+    path: Path | None = Field(None, description="Store folder; default <cache_dir>/memory.")
+    tenant: str = Field("default", description="Tenant every read and write is scoped to.")
+    session: str | None = Field(None, description="Session id; default: a new one per run.")
+    k_min: int = Field(4, ge=1)
+    k_max: int = Field(28, ge=1)
+    min_similarity: float = Field(0.2, ge=-1, le=1)
+    text_weight: float = Field(0.3, ge=0)
+    recency_weight: float = Field(0.1, ge=0)
+    recency_half_life_s: float = Field(604800.0, gt=0)
+    index_threshold: int = Field(50_000, ge=256, description="Rows before the ANN index is built.")
+    compact_every: int = Field(512, ge=1, description="Writes between compactions.")
+    recall_lines: int = Field(4, ge=0, description="Recalled items put in a prompt at most.")
 
 
 class RuntimeConfig(_Section):
@@ -96,6 +165,7 @@ class VigilConfig(BaseSettings):
     perception: PerceptionConfig = PerceptionConfig()
     decision: DecisionConfig = DecisionConfig()
     reaction: ReactionConfig = ReactionConfig()
+    memory: MemoryConfig = MemoryConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 
     @classmethod

@@ -27,6 +27,7 @@ from runtime.config import VigilConfig
 from runtime.stages import (
     ModelPaths,
     build_audio_perception,
+    build_clip_segmenter,
     build_decision_stage,
     build_reaction_stage,
     build_video_perception,
@@ -49,6 +50,17 @@ def ensure_ray(address: str | None) -> bool:
     return True
 
 
+def _accelerator(config: VigilConfig) -> dict[str, Any]:
+    """Actor options for a backend that runs on a GPU (vLLM: its engine lives in the actor,
+    and its workers must be spawned, not forked, inside a Ray worker)."""
+    if config.reaction.backend != "vllm":
+        return {}
+    return {
+        "num_gpus": 1,
+        "runtime_env": {"env_vars": {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"}},
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class StreamGraph:
     """The actor handles of one stream's graph."""
@@ -67,11 +79,24 @@ class StreamGraph:
         """Create and connect the actors, and wait until every model is loaded."""
         rt = config.runtime
         hub = ray.remote(EventHub).options(num_cpus=0).remote(rt.events)
-        memory = ray.remote(MemoryStore).options(num_cpus=0).remote()
+        if config.memory.persistent:
+            # Imported here: LanceDB and the text embedder take seconds to import.
+            from runtime.actors.memory import LongTermMemoryActor
+
+            memory = (
+                ray.remote(LongTermMemoryActor).options(num_cpus=0).remote(config.memory, stream_id)
+            )
+        else:
+            memory = ray.remote(MemoryStore).options(num_cpus=0).remote()
         reaction = (
             ray.remote(ReactionActor)
-            .options(num_cpus=rt.reaction_cpus)
-            .remote(functools.partial(build_reaction_stage, config, paths), memory=memory, hub=hub)
+            .options(num_cpus=rt.reaction_cpus, **_accelerator(config))
+            .remote(
+                functools.partial(build_reaction_stage, config, paths),
+                memory=memory,
+                hub=hub,
+                recall=config.memory.persistent,
+            )
         )
         decision = (
             ray.remote(DecisionActor)
@@ -92,6 +117,7 @@ class StreamGraph:
                 paced=paced,
                 video=functools.partial(build_video_perception, config, paths),
                 audio=functools.partial(build_audio_perception, config, paths),
+                clips=functools.partial(build_clip_segmenter, config),
                 decision=decision,
                 memory=memory,
                 hub=hub,

@@ -49,6 +49,7 @@ class RunOutcome:
     events: list[Item] = field(default_factory=list)
     perception: PerceptionStats | None = None
     understood: list[tuple[str, str | None]] = field(default_factory=list)
+    session_summary: str | None = None  # with long-term memory: the session's summary unit
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
 
@@ -118,6 +119,8 @@ async def run_stream(
         played = graph.perception.run.remote()
         await _pump(graph, played, outcome, on_event)
         outcome.perception = await played
+        if config.memory.persistent:
+            outcome.session_summary = await graph.memory.end_session.remote()
     finally:
         graph.stop()
         if owns_ray:

@@ -7,15 +7,19 @@ so that a missing or corrupt model stops the run before any actor starts.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from decision import DecisionOptions, DecisionStage
 from perception.asr import Transcriber
 from perception.audio import AudioOptions, AudioPerception
-from perception.encoders.cpu import CpuFrameEncoder
+from perception.clips import ClipOptions, ClipSegmenter
+from perception.encoders import CpuFrameEncoder, FrameEncoder, TorchFrameEncoder
 from perception.ocr import TextReader
+from perception.speakers import SpeakerOptions, SpeakerRegistry, VoiceEmbedder
 from perception.video import VideoOptions, VideoPerception
+from reaction.backends.base import Backend
 from reaction.backends.llama_cpp import LlamaCppBackend
 from reaction.engine import ReactionOptions, ReactionStage
 from runtime.config import VigilConfig
@@ -24,6 +28,8 @@ from runtime.models import registry_for
 __all__ = [
     "ModelPaths",
     "build_audio_perception",
+    "build_backend",
+    "build_clip_segmenter",
     "build_decision_stage",
     "build_reaction_stage",
     "build_video_perception",
@@ -38,6 +44,7 @@ class ModelPaths:
     llm: Path
     asr: Path
     vad: Path
+    voice: Path | None  # None: speakers are not told apart
 
 
 def resolve_model_paths(config: VigilConfig) -> ModelPaths:
@@ -45,14 +52,21 @@ def resolve_model_paths(config: VigilConfig) -> ModelPaths:
     registry = registry_for(config)
     models = config.models
     return ModelPaths(
-        llm=registry.path(models.llm), asr=registry.path(models.asr), vad=registry.path(models.vad)
+        llm=registry.path(models.llm),
+        asr=registry.path(models.asr),
+        vad=registry.path(models.vad),
+        voice=registry.path(models.voice) if config.perception.speakers else None,
     )
 
 
 def build_video_perception(config: VigilConfig, paths: ModelPaths) -> VideoPerception:
     options = config.perception
+    encoder: FrameEncoder = CpuFrameEncoder()
+    if config.models.encoder is not None:
+        encoder = TorchFrameEncoder(config.models.encoder)
+        encoder.load()
     return VideoPerception(
-        CpuFrameEncoder(),
+        encoder,
         TextReader() if options.ocr else None,
         VideoOptions(
             sample_rate_hz=options.sample_rate_hz,
@@ -67,7 +81,25 @@ def build_audio_perception(config: VigilConfig, paths: ModelPaths) -> AudioPerce
     return AudioPerception(
         Transcriber(paths.asr, cpu_threads=options.asr_threads),
         paths.vad,
-        AudioOptions(threshold=options.vad_threshold, min_silence=options.min_silence),
+        AudioOptions(
+            threshold=options.vad_threshold,
+            min_silence=options.min_silence,
+            partial_interval=options.partial_interval,
+        ),
+        voices=VoiceEmbedder(paths.voice) if paths.voice is not None else None,
+        speakers=SpeakerRegistry(SpeakerOptions(threshold=options.speaker_threshold)),
+    )
+
+
+def build_clip_segmenter(config: VigilConfig) -> ClipSegmenter:
+    options = config.perception
+    return ClipSegmenter(
+        ClipOptions(
+            mode=options.clip_mode,
+            frames=options.clip_frames,
+            min_seconds=options.clip_min_seconds,
+            max_seconds=options.clip_max_seconds,
+        )
     )
 
 
@@ -80,16 +112,50 @@ def build_decision_stage(config: VigilConfig, *, video: bool = True) -> Decision
     )
 
 
+def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
+    """The configured backend; imports only its own client library (vLLM weighs gigabytes)."""
+    options = config.reaction
+    if options.backend == "openai":
+        from reaction.backends.openai import OpenAIBackend
+
+        key = options.api_key.get_secret_value() if options.api_key else None
+        return OpenAIBackend(
+            options.base_url or "",
+            model=options.model,
+            api_key=key or os.environ.get("OPENAI_API_KEY"),
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+            connect_timeout=options.connect_timeout,
+            retries=options.retries,
+        )
+    if options.backend == "vllm":
+        from reaction.backends.vllm import VllmBackend
+
+        return VllmBackend(
+            options.model or str(paths.llm),
+            max_model_len=options.context_tokens,
+            gpu_memory_utilization=options.gpu_memory_utilization,
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+            retries=options.retries,
+        )
+    return LlamaCppBackend(
+        paths.llm,
+        n_ctx=options.context_tokens,
+        n_threads=options.threads,
+        timeout=options.timeout,
+        retries=options.retries,
+    )
+
+
 def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStage:
     options = config.reaction
-    backend = LlamaCppBackend(
-        paths.llm, n_ctx=options.context_tokens, n_threads=options.threads, timeout=options.timeout
-    )
     return ReactionStage(
-        backend,
+        build_backend(config, paths),
         ReactionOptions(
             max_tokens=options.max_tokens,
             temperature=options.temperature,
             budget_tokens=options.budget_tokens,
+            prefill_step=options.prefill_step,
         ),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from decision import DecisionOptions, DecisionStage, classify, parse_condition
@@ -166,6 +168,17 @@ async def test_speech_during_an_answer_interrupts_it() -> None:
     out = await stage.handle(utterance("Never mind.", 6.5, 7.0))
     (interrupt,) = [item for item in out if isinstance(item, Interrupt)]
     assert interrupt.media_time == 6.5
+
+
+async def test_the_onset_of_speech_interrupts_before_the_sentence_ends() -> None:
+    stage = DecisionStage()
+    triggers(await stage.handle(utterance("How many people?", 5.0, 6.0)))
+    onset = dataclasses.replace(utterance("", 6.5, 6.8), final=False)
+    (interrupt,) = await stage.handle(onset)
+    assert isinstance(interrupt, Interrupt) and interrupt.media_time == 6.5
+    assert await stage.handle(dataclasses.replace(onset, text="Never", t1=7.3)) == [], "once"
+    final = await stage.handle(utterance("Never mind.", 6.5, 7.6))
+    assert not any(isinstance(item, Interrupt) for item in final)
 
 
 async def test_no_barge_in_when_disabled() -> None:

@@ -29,10 +29,11 @@ LONG = "Spell out the numbers from one to sixty in words, separated by commas."
 LONG_AT = 12.0
 DURATION = 24.0
 SAMPLE_INTERVAL = 1.0  # perception.sample_rate_hz is 1
-ANSWER_BOUND = 2.5
+ANSWER_BOUND = 4.0
 """Seconds from the end of the spoken question to the first answer token that the test
-accepts. The bench measures about 0.8-1.0 s on two cores; the bound leaves room for a loaded
-CI machine."""
+accepts. ``python -m bench.pipeline`` measures about 1 s on two idle cores; in the middle of
+the test suite (other Ray workers winding down, OCR and Whisper on the same two cores) up to
+about 3 s has been seen, and the bound leaves room for that."""
 
 
 @pytest.fixture(scope="module")

@@ -138,3 +138,26 @@ async def test_cancel_by_request_id(stage: ReactionStage) -> None:
     final = rest[-1]
     assert isinstance(final, Response) and final.cancelled
     assert final.text.startswith(first.text)
+
+
+async def test_a_long_timeline_is_prefilled_in_bounded_steps(stage: ReactionStage) -> None:
+    """Each prefill reads at most about ``prefill_step`` new tokens, so an answer arriving
+    meanwhile never waits long; repeated calls finish the job, and then a question is fast."""
+    observations = [
+        Observation(stream_id="s", media_time=float(t), frame_index=t, people=t % 5)
+        for t in range(60)
+    ]
+    calls, done = 0, False
+    while not done:
+        started = time.perf_counter()
+        done = await stage.prefill(observations=observations)
+        calls += 1
+        assert time.perf_counter() - started < 5.0
+        assert calls < 20
+    assert calls >= 3, "about 60 lines of timeline take several steps of 96 tokens"
+    assert await stage.prefill(observations=observations), "nothing new: one cheap call"
+    pieces = [
+        item
+        async for item in stage.respond(ask("How many people?", at=59.0), observations=observations)
+    ]
+    assert isinstance(pieces[-1], Response) and pieces[-1].text

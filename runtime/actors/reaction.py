@@ -30,9 +30,12 @@ log = logging.getLogger(__name__)
 class ReactionActor:
     """Wrapped with ``ray.remote`` by the graph; ``memory``, ``hub`` are actor handles."""
 
-    def __init__(self, stage: Callable[[], ReactionStage], *, memory: Any, hub: Any) -> None:
+    def __init__(
+        self, stage: Callable[[], ReactionStage], *, memory: Any, hub: Any, recall: bool = False
+    ) -> None:
         self._stage = stage()
         self._memory = memory
+        self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
         self._decision: Any = None
         self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
@@ -79,9 +82,9 @@ class ReactionActor:
             except Exception:  # a failed prefill costs speed, never the stream
                 log.exception("prefill for stream %s failed", stream_id)
                 continue
+            self.prefills += 1
             if done:
                 warmed = version
-                self.prefills += 1
 
     async def submit(self, trigger: Trigger) -> None:
         task = asyncio.create_task(self._answer(trigger.stamped("queued")))
@@ -107,11 +110,15 @@ class ReactionActor:
     async def _answer(self, trigger: Trigger) -> None:
         snapshot = await self._memory.snapshot.remote(trigger.stream_id)
         try:
+            recalled = (
+                await self._memory.recall.remote(trigger.request.text) if self._recall else []
+            )
             async for item in self._stage.respond(
                 trigger,
                 observations=snapshot.observations,
                 utterances=snapshot.utterances,
                 answers=snapshot.answers,
+                recalled=recalled,
             ):
                 await self._hub.put.remote([item])
                 if isinstance(item, Response):

@@ -1,0 +1,194 @@
+"""Long-term memory at scale: ingest rate, query latency, disk and memory footprint.
+
+(Run it as a module: as a script, this file would shadow the ``memory`` package.)
+
+For each size, a fresh LanceDB store is filled with synthetic records (384-d unit vectors drawn
+around a few thousand topic centres, as real embeddings cluster; 10 tenants, 40 speakers each),
+committed in batches through ``LanceStore.add``; then ``maintain`` builds the indices (ANN once
+past the store's threshold) and queries run unfiltered and filtered by tenant and speaker.
+
+    python -m bench.memory [--sizes 10000,100000,1000000] [--out reports/bench-memory.json]
+
+Ingest rate counts ``add`` calls (records to Arrow, commits, the maintenance they trigger),
+not the generation of synthetic data, not the final index build (timed
+on its own). Latency is per query, single-threaded, p50/p99 over ``--queries`` queries; recall@10
+compares the ANN answer with an exact scan on a sample. RSS is this process's, current and peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from memory.lancedb_store import LanceStore, StoreOptions
+from memory.schema import EMBEDDING_DIM, MemoryRecord
+from memory.scope import Scope
+
+TENANTS = 10
+SPEAKERS = 40
+CENTRES = 2000
+WORDS = [
+    "red",
+    "blue",
+    "car",
+    "house",
+    "piano",
+    "garden",
+    "walk",
+    "talk",
+    "dog",
+    "cat",
+    "window",
+    "photo",
+    "bicycle",
+    "jazz",
+]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def batches(size: int, batch: int, centres: np.ndarray, seed: int) -> Iterator[list[MemoryRecord]]:
+    rng = np.random.default_rng(seed)
+    for start in range(0, size, batch):
+        n = min(batch, size - start)
+        topic = rng.integers(0, len(centres), n)
+        vectors = unit(centres[topic] + 0.6 * rng.standard_normal((n, EMBEDDING_DIM)) / 20)
+        words = rng.choice(WORDS, (n, 5))
+        yield [
+            MemoryRecord(
+                tenant=f"t{(start + i) % TENANTS}",
+                stream=f"s{(start + i) % 3}",
+                session=f"sess{(start + i) // 5000}",
+                kind="utterance",
+                speaker=f"spk{(start + i) // TENANTS % SPEAKERS}",
+                text=" ".join(words[i]),
+                vector=vectors[i],
+                media_t0=float(start + i),
+                media_t1=float(start + i) + 1.0,
+                wall_time=1.7e9 + start + i,
+            )
+            for i in range(n)
+        ]
+
+
+def latencies(run: Callable[[np.ndarray], object], queries: np.ndarray) -> dict[str, float]:
+    run(queries[0])  # warm caches
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        run(q)
+        times.append((time.perf_counter() - start) * 1000)
+    ordered = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+        "n": len(ordered),
+    }
+
+
+def recall_at_10(store: LanceStore, queries: np.ndarray) -> float | None:
+    if not store.has_vector_index():
+        return None
+    hits = 0
+    for q in queries:
+        ann = {r.id for r, _ in store.vector_search(Scope(tenant="t1"), q, 10)}
+        exact = store.table.search(q).distance_type("cosine").where("tenant = 't1'", prefilter=True)
+        truth = set(
+            exact.bypass_vector_index().limit(10).select(["id"]).to_arrow()["id"].to_pylist()
+        )
+        hits += len(ann & truth)
+    return round(hits / (10 * len(queries)), 3)
+
+
+def du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def bench(size: int, args: argparse.Namespace, root: Path) -> dict[str, object]:
+    rng = np.random.default_rng(7)
+    centres = unit(rng.standard_normal((CENTRES, EMBEDDING_DIM)))
+    store = LanceStore(root, StoreOptions(index_type=args.index))
+    ingest_s = 0.0
+    for records in batches(size, args.batch, centres, seed=size):
+        start = time.perf_counter()
+        store.add(records)
+        ingest_s += time.perf_counter() - start
+    start = time.perf_counter()
+    store.maintain()
+    index_s = time.perf_counter() - start
+    queries = unit(
+        centres[rng.integers(0, CENTRES, args.queries)]
+        + 0.03 * rng.standard_normal((args.queries, EMBEDDING_DIM))
+    )
+    everyone = Scope(tenant="t3")
+    one_speaker = Scope(tenant="t3", speakers=("spk7",))
+    # an unfiltered query still carries its tenant: the store offers no other kind
+    result = {
+        "records": size,
+        "ingest_rec_per_s": round(size / ingest_s, 1),
+        "ingest_s": round(ingest_s, 2),
+        "index_build_s": round(index_s, 2),
+        "ann_index": store.has_vector_index(),
+        "query_tenant": latencies(lambda q: store.vector_search(everyone, q, 28), queries),
+        "query_tenant_speaker": latencies(
+            lambda q: store.vector_search(one_speaker, q, 28), queries
+        ),
+        "query_unscoped_table": latencies(
+            lambda q: (
+                store.table.search(q)
+                .distance_type("cosine")
+                .nprobes(store.options.nprobes)
+                .refine_factor(store.options.refine_factor)
+                .limit(28)
+                .to_arrow()
+            ),
+            queries,
+        ),
+        "recall_at_10": recall_at_10(store, queries[:20]),
+        "disk_mb": round(du(root) / 2**20, 1),
+        "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--index", default="ivf_pq", choices=["ivf_pq", "ivf_hnsw_sq"])
+    parser.add_argument("--out", type=Path, default=Path("reports/bench-memory.json"))
+    args = parser.parse_args()
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        root = Path(tempfile.mkdtemp(prefix=f"vigil-bench-memory-{size}-"))
+        try:
+            results.append(bench(size, args, root))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": f"{psutil.cpu_count()} cores, shared",
+        "index": args.index,
+        "sizes": results,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

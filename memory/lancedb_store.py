@@ -1,0 +1,187 @@
+"""The long-term memory table: LanceDB embedded in a folder on disk.
+
+A write is acknowledged (``add`` returns) only after LanceDB has committed a new table version,
+so what was acknowledged survives a crash of the process. Appends from several threads or
+processes are safe: LanceDB commits them optimistically and retries on conflict. Each commit
+leaves a small fragment behind, so ``maintain`` (run every ``compact_every`` writes) compacts
+them, refreshes the indices and prunes old versions; the ANN index is built only once the table
+passes ``index_threshold`` rows, since below that an exact scan is fast and always right.
+Deletion compacts and prunes at once, so forgotten rows leave no copy in older versions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import lancedb
+import numpy as np
+from lancedb.index import FTS, Bitmap, IvfHnswSq, IvfPq
+from lancedb.table import LanceTable
+
+from memory.schema import SCHEMA, MemoryRecord, from_arrow, to_arrow
+from memory.scope import Scope, check_id
+
+__all__ = ["LanceStore", "StoreOptions", "purge"]
+
+TABLE = "memory"
+_FILTER_COLUMNS = ("tenant", "speaker", "session", "kind")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreOptions:
+    """Maintenance and index settings (see the module docstring for why each exists)."""
+
+    index_threshold: int = 50_000
+    index_type: str = "ivf_pq"  # or "ivf_hnsw_sq": better recall, several times slower to build
+    nprobes: int = 24
+    refine_factor: int = 4
+    compact_every: int = 512
+    keep_versions_for: timedelta = timedelta(minutes=5)
+
+
+def purge(table: LanceTable) -> None:
+    """Compact ``table`` and drop every older version, so deleted rows leave no copy on disk.
+
+    LanceDB warns that a reader still on an older version then fails: a price paid only when
+    something is forgotten, which is the point of forgetting."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table.optimize(cleanup_older_than=timedelta(0))
+
+
+class LanceStore:
+    """Memory rows of every tenant in one table; every read and delete takes a :class:`Scope`."""
+
+    def __init__(self, root: Path | str, options: StoreOptions | None = None) -> None:
+        self.root = Path(root)
+        self.options = options or StoreOptions()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = lancedb.connect(self.root / "db")
+        self.table = self.db.create_table(TABLE, schema=SCHEMA, exist_ok=True)
+        self._writes = 0
+        self._maintenance = threading.Lock()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def add(self, records: Sequence[MemoryRecord]) -> int:
+        """Commit ``records``; once this returns they are on disk. Returns how many."""
+        if not records:
+            return 0
+        for record in records:
+            check_id(record.tenant, "tenant")
+        self.table.add(to_arrow(records))
+        self._writes += 1
+        if self._writes >= self.options.compact_every:
+            self.maintain()
+        return len(records)
+
+    def media_dir(self, tenant: str, session: str) -> Path:
+        """Where a session's keyframes and audio snippets go (deleted with the session)."""
+        path = self.root / "media" / check_id(tenant, "tenant") / check_id(session, "session")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def delete(self, scope: Scope) -> int:
+        """Remove the rows in ``scope`` and the media files they reference, for good."""
+        doomed = self.table.search().where(scope.where()).select(["keyframe", "audio"])
+        files = doomed.limit(None).to_arrow().to_pylist()
+        if not files:
+            return 0
+        self.table.delete(scope.where())
+        media = (self.root / "media" / scope.tenant).resolve()
+        for row in files:
+            for name in (row["keyframe"], row["audio"]):
+                path = Path(name).resolve() if name else None
+                if path is not None and path.is_relative_to(media):
+                    path.unlink(missing_ok=True)
+        self._purge()
+        return len(files)
+
+    def drop_media(self, tenant: str, session: str) -> None:
+        """Remove a session's media folder, including files no row referenced."""
+        shutil.rmtree(
+            self.root / "media" / check_id(tenant, "tenant") / check_id(session, "session"),
+            ignore_errors=True,
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def count(self, scope: Scope) -> int:
+        return self.table.count_rows(scope.where())
+
+    def rows(self, scope: Scope, limit: int | None = None) -> list[MemoryRecord]:
+        """Rows in ``scope``, oldest (by media end time, then wall time) first."""
+        found = from_arrow(self.table.search().where(scope.where()).limit(limit).to_arrow())
+        return sorted(found, key=lambda r: (r.wall_time, r.media_t1))
+
+    def get(self, tenant: str, ids: Sequence[str]) -> list[MemoryRecord]:
+        if not ids:
+            return []
+        wanted = ", ".join(f"'{check_id(i, 'record')}'" for i in ids)
+        where = f"{Scope(tenant=tenant).where()} AND id IN ({wanted})"
+        return from_arrow(self.table.search().where(where).limit(len(ids)).to_arrow())
+
+    def vector_search(
+        self, scope: Scope, vector: np.ndarray, limit: int
+    ) -> list[tuple[MemoryRecord, float]]:
+        """Nearest rows in ``scope`` with their cosine similarity, best first."""
+        query = (
+            self.table.search(np.asarray(vector, dtype=np.float32))
+            .distance_type("cosine")
+            .where(scope.where(), prefilter=True)
+            .nprobes(self.options.nprobes)
+            .refine_factor(self.options.refine_factor)
+            .limit(limit)
+        )
+        table = query.to_arrow()
+        similarity = 1.0 - np.asarray(table.column("_distance"), dtype=np.float64)
+        return list(zip(from_arrow(table), similarity.tolist(), strict=True))
+
+    def text_search(self, scope: Scope, text: str, limit: int) -> list[tuple[MemoryRecord, float]]:
+        """Full-text (BM25) matches in ``scope`` with their score, best first."""
+        self._ensure_fts()
+        query = self.table.search(text, query_type="fts").where(scope.where(), prefilter=True)
+        table = query.limit(limit).to_arrow()
+        return list(zip(from_arrow(table), table.column("_score").to_pylist(), strict=True))
+
+    # --- maintenance --------------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Compact small fragments, refresh indices, prune old versions; build the ANN and
+        filter indices once the table is big enough."""
+        with self._maintenance:
+            self._writes = 0
+            self._ensure_fts()
+            self.table.optimize(cleanup_older_than=self.options.keep_versions_for)
+            if self.table.count_rows() >= self.options.index_threshold:
+                self._ensure_indices()
+
+    def has_vector_index(self) -> bool:
+        return any(index.columns == ["vector"] for index in self.table.list_indices())
+
+    def _purge(self) -> None:
+        with self._maintenance:
+            purge(self.table)
+
+    def _ensure_fts(self) -> None:
+        if not any(index.columns == ["text"] for index in self.table.list_indices()):
+            self.table.create_index("text", config=FTS(), replace=True)
+
+    def _ensure_indices(self) -> None:
+        indexed = {tuple(index.columns) for index in self.table.list_indices()}
+        for column in _FILTER_COLUMNS:
+            if (column,) not in indexed:
+                self.table.create_index(column, config=Bitmap())
+        if not self.has_vector_index():
+            config = (
+                IvfHnswSq(distance_type="cosine")
+                if self.options.index_type == "ivf_hnsw_sq"
+                else IvfPq(distance_type="cosine", num_sub_vectors=48)
+            )
+            self.table.create_index("vector", config=config)

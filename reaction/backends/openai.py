@@ -1,0 +1,164 @@
+"""Any OpenAI-compatible chat endpoint: ``vllm serve``, llama.cpp's server, a hosted API.
+
+Tokens stream as server-sent events (``stream: true``) read with httpx, without the OpenAI
+SDK: the protocol is a handful of JSON lines, and the SDK would add its own retries and
+timeouts on top of the ones :class:`Backend` already applies uniformly to every backend.
+
+Cancellation closes the HTTP response: the connection drops, and the servers named above stop
+generating for a client that went away. Connection failures, timeouts, 429 and 5xx are
+retryable (the base class retries them before the first token); other 4xx are not, and say
+which setting to check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from reaction.backends.base import Backend, ChatMessage
+from vigil.errors import BackendError
+
+__all__ = ["OpenAIBackend"]
+
+_DONE = "[DONE]"
+
+
+class OpenAIBackend(Backend):
+    """Streams chat completions from ``base_url`` (the part before ``/chat/completions``).
+
+    ``model`` None asks the server which models it serves and takes the first (servers of
+    one model, like llama.cpp's and ``vllm serve``, need no name). ``connect_timeout`` bounds
+    reaching the server, so that a dead endpoint fails fast instead of at ``timeout``.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+    ) -> None:
+        super().__init__(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff)
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _hint(self) -> str:
+        return f"is an OpenAI-compatible server running at {self.base_url}? (reaction.base_url)"
+
+    async def _load(self) -> None:
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=self.concurrency + 1),
+        )
+        if self.model is None:
+            try:
+                self.model = await self._first_model()
+            except BaseException:
+                await self._unload()
+                raise
+
+    async def _unload(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise BackendError("the openai backend is not started", hint="await start() first")
+        return self._client
+
+    async def _first_model(self) -> str:
+        try:
+            response = await self.client.get("/models")
+        except httpx.HTTPError as error:
+            raise self._transport_error(error) from error
+        self._check_status(response.status_code, response.text)
+        models = response.json().get("data") or []
+        if not models:
+            raise BackendError(
+                f"{self.base_url} serves no model", hint="set reaction.model to the model's name"
+            )
+        return str(models[0]["id"])
+
+    async def _generate(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+    ) -> AsyncIterator[str]:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.as_dict() for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        if stop:
+            payload["stop"] = list(stop)
+        try:
+            async with self.client.stream("POST", "/chat/completions", json=payload) as response:
+                if response.status_code != 200:
+                    self._check_status(response.status_code, (await response.aread()).decode())
+                async for line in response.aiter_lines():
+                    piece = self._piece(line)
+                    if piece is None:
+                        return
+                    if piece:
+                        yield piece
+        except httpx.HTTPError as error:
+            raise self._transport_error(error) from error
+
+    def _piece(self, line: str) -> str | None:
+        """The text in one SSE line: '' for lines without any, None at the end of the stream."""
+        if not line.startswith("data:"):
+            return ""  # blank separators, comments (": ping"), event names
+        data = line[len("data:") :].strip()
+        if data == _DONE:
+            return None
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError as error:
+            raise BackendError(f"{self.base_url} sent a malformed event: {data[:200]!r}") from error
+        if "error" in event:
+            raise BackendError(f"{self.base_url} failed mid-answer: {event['error']}")
+        choices = event.get("choices") or [{}]
+        return (choices[0].get("delta") or {}).get("content") or ""
+
+    def _transport_error(self, error: httpx.HTTPError) -> BackendError:
+        if isinstance(error, httpx.TimeoutException):
+            what = f"{self.base_url} did not answer in time ({type(error).__name__})"
+        else:
+            what = f"cannot reach {self.base_url}: {error or type(error).__name__}"
+        return BackendError(what, hint=self._hint, retryable=True)
+
+    def _check_status(self, status: int, body: str) -> None:
+        if status == 200:
+            return
+        detail = f"{self.base_url} answered HTTP {status}: {body[:300]}"
+        if status in (401, 403):
+            raise BackendError(detail, hint="set VIGIL_REACTION__API_KEY to a valid key")
+        if status == 404:
+            raise BackendError(detail, hint="check reaction.base_url (it ends in /v1) and model")
+        if status == 429 or status >= 500:
+            raise BackendError(detail, hint=self._hint, retryable=True)
+        raise BackendError(detail, hint="check reaction.model and reaction.max_tokens")

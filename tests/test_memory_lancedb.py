@@ -1,0 +1,146 @@
+"""The LanceDB store: scoped reads and deletes, tenant isolation, full text, ANN index, clamp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory.lancedb_store import LanceStore, StoreOptions
+from memory.retrieval import RetrievalConfig, rank
+from memory.schema import EMBEDDING_DIM, MemoryRecord
+from memory.scope import Scope
+from vigil.errors import ConfigError
+
+RNG = np.random.default_rng(3)
+
+
+def vec(seed: int | None = None) -> np.ndarray:
+    rng = RNG if seed is None else np.random.default_rng(seed)
+    v = rng.standard_normal(EMBEDDING_DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def rec(tenant: str = "a", **kw: object) -> MemoryRecord:
+    fields: dict[str, object] = {
+        "stream": "cam1",
+        "session": "s1",
+        "kind": "utterance",
+        "text": "hello",
+        "vector": vec(),
+    }
+    fields.update(kw)
+    return MemoryRecord(tenant=tenant, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LanceStore:
+    return LanceStore(tmp_path / "mem")
+
+
+def test_filters_by_stream_session_speaker_kind_and_time(store: LanceStore) -> None:
+    store.add(
+        [
+            rec(stream="cam1", session="s1", speaker="alice", media_t1=1.0),
+            rec(stream="cam2", session="s1", speaker="bob", media_t1=5.0),
+            rec(stream="cam1", session="s2", speaker="alice", media_t1=9.0, kind="observation"),
+        ]
+    )
+    assert store.count(Scope(tenant="a")) == 3
+    assert store.count(Scope(tenant="a", streams=("cam2",))) == 1
+    assert store.count(Scope(tenant="a", sessions=("s1",))) == 2
+    assert store.count(Scope(tenant="a", speakers=("alice",))) == 2
+    assert store.count(Scope(tenant="a", kinds=("observation",))) == 1
+    assert store.count(Scope(tenant="a", since=2.0, until=6.0)) == 1
+    assert store.count(Scope(tenant="a", exclude_sessions=("s1",))) == 1
+    target = rec(speaker="carol", text="the kettle is on")
+    store.add([target])
+    found = store.vector_search(Scope(tenant="a", speakers=("carol",)), target.vector, 5)
+    assert [r.id for r, _ in found] == [target.id]
+    assert found[0][1] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_full_text_finds_rows_added_after_the_index(store: LanceStore) -> None:
+    store.add([rec(text="Alice talked about her tomato garden")])
+    store.maintain()  # builds the full-text index
+    store.add([rec(text="Bob plays the saxophone on Sundays")])
+    hits = store.text_search(Scope(tenant="a"), "saxophone", 5)
+    assert [r.text for r, _ in hits] == ["Bob plays the saxophone on Sundays"]
+
+
+def test_tenant_a_cannot_read_or_delete_tenant_b(store: LanceStore) -> None:
+    secret = rec(tenant="b", text="tenant b secret plan", speaker="bob")
+    store.add([secret, rec(tenant="a", text="tenant a note", speaker="bob")])
+    a = Scope(tenant="a")
+    assert all(r.tenant == "a" for r in store.rows(a))
+    assert all(r.tenant == "a" for r, _ in store.vector_search(a, secret.vector, 10))
+    assert store.text_search(a, "secret plan", 10) == []
+    assert store.get("a", [secret.id]) == []
+    assert store.delete(Scope(tenant="a", speakers=("bob",))) == 1
+    assert store.get("b", [secret.id])[0].text == "tenant b secret plan"
+    for evil in ("b' OR tenant = 'b", "a' OR '1'='1", "", "a;DROP"):
+        with pytest.raises(ConfigError):
+            store.rows(Scope(tenant=evil))
+        with pytest.raises(ConfigError):
+            store.delete(Scope(tenant="a", speakers=(evil,)))
+        with pytest.raises(ConfigError):
+            store.get("a", [evil])
+    assert store.count(Scope(tenant="b")) == 1
+
+
+def test_delete_removes_rows_files_and_old_versions(store: LanceStore, tmp_path: Path) -> None:
+    media = store.media_dir("a", "s1")
+    keyframe = media / "k1.jpg"
+    keyframe.write_bytes(b"jpeg")
+    outside = tmp_path / "not-ours.wav"
+    outside.write_bytes(b"keep")
+    marker = "zebra-marker-9271"
+    store.add([rec(text=f"Dana said {marker}", speaker="dana", keyframe=str(keyframe))])
+    store.add([rec(text="Eve stays", speaker="eve", audio=str(outside))])
+    store.maintain()
+    assert store.delete(Scope(tenant="a", speakers=("dana",))) == 1
+    assert not keyframe.exists()
+    assert [r.text for r in store.rows(Scope(tenant="a"))] == ["Eve stays"]
+    on_disk = b"".join(p.read_bytes() for p in (tmp_path / "mem").rglob("*") if p.is_file())
+    assert marker.encode() not in on_disk
+    assert store.delete(Scope(tenant="a", speakers=("eve",))) == 1
+    assert outside.exists()  # the store deletes only files under its own media folder
+
+
+def test_ann_index_is_built_past_the_threshold(tmp_path: Path) -> None:
+    store = LanceStore(tmp_path / "mem", StoreOptions(index_threshold=600, compact_every=10_000))
+    records = [rec(text=f"row {i}", speaker=f"p{i % 4}") for i in range(700)]
+    store.add(records[:300])
+    store.maintain()
+    assert not store.has_vector_index()
+    store.add(records[300:])
+    store.maintain()
+    assert store.has_vector_index()
+    hits = store.vector_search(Scope(tenant="a", speakers=("p1",)), records[5].vector, 4)
+    assert hits[0][0].id == records[5].id
+    assert all(r.speaker == "p1" for r, _ in hits)
+
+
+def test_clamp_keeps_between_k_min_and_k_max_above_threshold() -> None:
+    query = vec(1)
+    config = RetrievalConfig(k_min=4, k_max=6, min_similarity=0.2, recency_weight=0.0)
+
+    def near(sim: float) -> tuple[MemoryRecord, float]:
+        return rec(text=f"{sim}"), sim
+
+    many = [near(s) for s in (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.25)]
+    kept = rank(many, [], query, config, now=0.0)
+    assert [h.similarity for h in kept] == [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    few = [near(s) for s in (0.5, 0.1, 0.05, 0.01, 0.0)]
+    kept = rank(few, [], query, config, now=0.0)
+    assert [h.similarity for h in kept] == [0.5, 0.1, 0.05, 0.01]  # filled up to k_min
+
+
+def test_full_text_and_recency_reorder_equal_vectors() -> None:
+    query = vec(2)
+    config = RetrievalConfig(text_weight=0.3, recency_weight=0.1, recency_half_life_s=100.0)
+    old, new, named = (rec(text=t, wall_time=w) for t, w in (("x", 0.0), ("y", 1000.0), ("z", 0.0)))
+    hits = rank([(old, 0.5), (new, 0.5), (named, 0.5)], [(named, 7.0)], query, config, now=1000.0)
+    assert [h.record.text for h in hits] == ["z", "y", "x"]
+    assert hits[0].text_score == 1.0

