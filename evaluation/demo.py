@@ -26,7 +26,7 @@ import av
 import cv2
 import numpy as np
 
-from evaluation.media import speak, write_clip
+from evaluation.media import cut_frames, speak, write_clip
 from evaluation.samples import sample_video
 from vigil.errors import MediaError
 
@@ -211,7 +211,7 @@ def build_clip(
         spoken.append(Speech(text=text, start=at, end=at + samples.size / sample_rate, voice=voice))
     np.clip(track, -1.0, 1.0, out=track)
     fps = _fps(source)
-    frames = _draw(_cut(source, start, duration, fps), marks, fps)
+    frames = _draw(cut_frames(source, start, duration, fps), marks, fps)
     out.parent.mkdir(parents=True, exist_ok=True)
     sidecar.unlink(missing_ok=True)  # a crash while writing must not leave a "valid" pair
     written = write_clip(out, frames, fps, track, sample_rate, crf=crf)
@@ -257,21 +257,6 @@ def _fps(source: Path) -> float:
             raise MediaError(f"{source} has no video stream")
         rate = container.streams.video[0].average_rate
     return float(rate) if rate else 25.0
-
-
-def _cut(source: Path, start: float, duration: float, fps: float) -> Iterator[np.ndarray]:
-    """``round(duration * fps)`` BGR frames from ``start`` on (decoding from the beginning)."""
-    wanted = round(duration * fps)
-    count = 0
-    with av.open(str(source)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time < start - 0.5 / fps:
-                continue
-            yield frame.to_ndarray(format="bgr24")
-            count += 1
-            if count == wanted:
-                return
-    raise MediaError(f"{source} ends before {start + duration:.2f} s ({count} of {wanted} frames)")
 
 
 _ANCHORS = {

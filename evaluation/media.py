@@ -12,7 +12,7 @@ import itertools
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +23,13 @@ import soundfile
 
 from vigil.errors import MediaError
 
-__all__ = ["WrittenClip", "resample", "speak", "write_clip"]
+__all__ = [
+    "WrittenClip",
+    "cut_frames",
+    "resample",
+    "speak",
+    "write_clip",
+]
 
 _AAC_FRAME = 1024
 
@@ -209,3 +215,18 @@ def speak(
     if sample_rate is not None and sample_rate != rate:
         return resample(samples, int(rate), sample_rate), sample_rate
     return samples, int(rate)
+
+
+def cut_frames(source: Path, start: float, duration: float, fps: float) -> Iterator[np.ndarray]:
+    """``round(duration * fps)`` BGR frames from ``start`` on (decoding from the beginning)."""
+    wanted = round(duration * fps)
+    count = 0
+    with av.open(str(source)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time < start - 0.5 / fps:
+                continue
+            yield frame.to_ndarray(format="bgr24")
+            count += 1
+            if count == wanted:
+                return
+    raise MediaError(f"{source} ends before {start + duration:.2f} s ({count} of {wanted} frames)")

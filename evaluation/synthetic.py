@@ -22,9 +22,8 @@ import av
 import cv2
 import numpy as np
 
-from evaluation.media import speak, write_clip
+from evaluation.media import cut_frames, speak, write_clip
 from evaluation.samples import sample_video
-from vigil.errors import MediaError
 
 __all__ = ["SyntheticSet", "build_synthetic"]
 
@@ -171,21 +170,8 @@ def _render(plan: _Plan, out: Path, sample_rate: int = 16000) -> None:
     voice = speak(f"The password is {plan.password}.", sample_rate=sample_rate)[0]
     begin = plan.said_at * sample_rate
     audio[begin : begin + voice.size] = voice[: audio.size - begin]
-    frames = _cards(_frames(source, plan.start, plan.duration, fps), plan, fps)
+    frames = _cards(cut_frames(source, plan.start, plan.duration, fps), plan, fps)
     write_clip(out, frames, fps, audio, sample_rate, crf=23)
-
-
-def _frames(source: Path, start: float, duration: float, fps: float) -> Iterator[np.ndarray]:
-    wanted, count = round(duration * fps), 0
-    with av.open(str(source)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time < start - 0.5 / fps:
-                continue
-            yield frame.to_ndarray(format="bgr24")
-            count += 1
-            if count == wanted:
-                return
-    raise MediaError(f"{source} ends before {start + duration:.1f} s")
 
 
 def _cards(frames: Iterator[np.ndarray], plan: _Plan, fps: float) -> Iterator[np.ndarray]:
