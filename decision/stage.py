@@ -61,7 +61,7 @@ class UnderstoodInstruction:
 class _StreamState:
     pending: list[Request] = field(default_factory=list)
     watches: dict[str, tuple[Request, EdgeTrigger]] = field(default_factory=dict)
-    answering: set[str] = field(default_factory=set)
+    answering: dict[str, float] = field(default_factory=dict)  # request id -> media time asked
     answered: set[str] = field(default_factory=set)
     last_observation: Observation | None = None
 
@@ -90,7 +90,7 @@ class DecisionStage:
                 return self._barge_in(item)
             case Response():
                 state = self._state(item.stream_id)
-                state.answering.discard(item.request_id)
+                state.answering.pop(item.request_id, None)
                 state.answered.add(item.request_id)
                 return []
             case EndOfStream():
@@ -149,7 +149,13 @@ class DecisionStage:
         stops a fraction of a second after the user starts talking, not after they finish.
         """
         state = self._state(utterance.stream_id)
-        if not (self.options.barge_in and state.answering):
+        # Speech that began before the answer was asked (in media time) is not speaking over
+        # it: unpaced, perception may report such speech after the answer started.
+        if not (
+            self.options.barge_in
+            and state.answering
+            and utterance.t0 >= min(state.answering.values())
+        ):
             return []
         state.answering.clear()
         return [
@@ -193,7 +199,7 @@ class DecisionStage:
         For speech that is when the words were heard (stamped by perception), so latency counts
         the time spent detecting the end of speech and transcribing it.
         """
-        self._state(request.stream_id).answering.add(request.request_id)
+        self._state(request.stream_id).answering[request.request_id] = asked_at
         now = time.time()
         asked_wall = request.stamps.get("heard", now) if request.origin == "spoken" else now
         return Trigger(

@@ -115,11 +115,14 @@ async def run_stream(
         outcome.understood = [
             (u.request.text, u.condition) for u in await graph.decision.understood.remote()
         ]
+        if config.memory.persistent:  # voices (and names) learnt in earlier sessions
+            await graph.perception.restore_speakers.remote(await graph.memory.voices.remote())
         outcome.startup_seconds = time.monotonic() - started
         played = graph.perception.run.remote()
         await _pump(graph, played, outcome, on_event)
         outcome.perception = await played
         if config.memory.persistent:
+            await graph.memory.keep_voices.remote(await graph.perception.speakers.remote())
             outcome.session_summary = await graph.memory.end_session.remote()
     finally:
         graph.stop()

@@ -181,6 +181,14 @@ async def test_the_onset_of_speech_interrupts_before_the_sentence_ends() -> None
     assert not any(isinstance(item, Interrupt) for item in final)
 
 
+async def test_speech_from_before_the_question_does_not_interrupt() -> None:
+    """Unpaced, perception can report earlier speech after an answer has started."""
+    stage = DecisionStage()
+    triggers(await stage.handle(utterance("How many people?", 5.0, 6.0)))
+    late_news = dataclasses.replace(utterance("", 2.0, 2.3), final=False)
+    assert await stage.handle(late_news) == []
+
+
 async def test_no_barge_in_when_disabled() -> None:
     stage = DecisionStage(DecisionOptions(barge_in=False))
     await stage.handle(utterance("How many people?", 5.0, 6.0))

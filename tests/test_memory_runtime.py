@@ -2,7 +2,8 @@
 
 Two runs share a store folder, as two sessions of a long-lived service (or one before and one
 after a restart) would: in the first, Bob introduces himself and says a code word; in the
-second, nobody speaks, and a typed question asks for the code word.
+second, Bob speaks without giving his name (his voice is known from the first), and a typed
+question asks for the code word.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def test_a_later_session_recalls_what_bob_said(
         duration=8.0,
         speech=[("Hi, I'm Bob. The code word is pineapple.", 1.0)],
     )
-    quiet = build_clip(sample_video("vtest.avi"), tmp_path / "two.mp4", start=40.0, duration=6.0)
+    back = build_clip(
+        sample_video("vtest.avi"),
+        tmp_path / "two.mp4",
+        start=40.0,
+        duration=7.0,
+        speech=[("I am back at the office now.", 0.5)],
+    )
 
     first = asyncio.run(run_stream(config, str(said), paced=False, paths=model_paths))
     assert [u.speaker for u in first.utterances] == ["Bob"]
@@ -43,12 +50,13 @@ def test_a_later_session_recalls_what_bob_said(
     second = asyncio.run(
         run_stream(
             config,
-            str(quiet),
+            str(back),
             paced=False,
             asks=[("What was the code word Bob said?", 3.0)],
             paths=model_paths,
         )
     )
+    assert [u.speaker for u in second.utterances] == ["Bob"], "his voice was remembered"
     assert len(second.responses) == 1
     assert "pineapple" in second.responses[0].text.lower(), second.responses[0].text
 

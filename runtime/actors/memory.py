@@ -17,6 +17,7 @@ from memory import (
     Scope,
     StoreOptions,
 )
+from perception.speakers import SpeakerIdentity
 from runtime.config import MemoryConfig
 from vigil.cache import cache_dir
 from vigil.items import Item, new_id
@@ -70,6 +71,23 @@ class LongTermMemoryActor:
         hits = await self.long.recall(question, Scope(tenant=self.tenant))
         earlier = [h for h in hits if h.record.session != self.session]
         return [h.record.text for h in earlier[: self.recall_lines]]
+
+    def voices(self) -> list[SpeakerIdentity]:
+        """The tenant's known voices, for perception to start from."""
+        return [
+            SpeakerIdentity(
+                s.speaker, s.centroid, s.name if s.name != s.speaker else None, s.samples
+            )
+            for s in self.long.speakers.all(self.tenant)
+            if s.centroid.size
+        ]
+
+    def keep_voices(self, identities: list[SpeakerIdentity]) -> None:
+        """Store the voices perception learnt this session (names and centroids)."""
+        for identity in identities:
+            self.long.speakers.enroll(
+                self.tenant, identity.speaker_id, name=identity.name or "", voice=identity.centroid
+            )
 
     async def end_session(self) -> str:
         """Write the session's summary unit (linked to related earlier ones); returns it."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from perception.audio import AudioPerception
 from perception.clips import ClipSegmenter
+from perception.speakers import SpeakerIdentity
 from perception.video import VideoPerception
 from runtime.hops import Backpressure, BoundedSender, DropOldest
 from runtime.sources import open_source
@@ -100,6 +101,14 @@ class PerceptionActor:
         await self._video.start()
         await self._audio.start()
         return True
+
+    async def restore_speakers(self, identities: list[SpeakerIdentity]) -> None:
+        """Start from voices learnt in earlier sessions (long-term memory keeps them)."""
+        self._audio.speakers.restore(identities)
+
+    async def speakers(self) -> list[SpeakerIdentity]:
+        """The voices known now, names included, for long-term memory to keep."""
+        return self._audio.speakers.export()
 
     async def run(self) -> PerceptionStats:
         """Play the source to its end; returns the stream's statistics."""
