@@ -59,7 +59,7 @@ class VideoOptions:
     scene_min_gap: float = 2.0
     ocr_min_interval: float = 2.0
     ocr_change_threshold: float = 0.08
-    ocr_refresh: float = 5.0
+    ocr_refresh: float = 10.0
     ocr_max_age: float = 30.0
     max_text_lines: int = 8
     static_people_after: int | None = 2

@@ -29,11 +29,12 @@ LONG = "Spell out the numbers from one to sixty in words, separated by commas."
 LONG_AT = 12.0
 DURATION = 24.0
 SAMPLE_INTERVAL = 1.0  # perception.sample_rate_hz is 1
-ANSWER_BOUND = 4.0
+ANSWER_BOUND = 6.0
 """Seconds from the end of the spoken question to the first answer token that the test
-accepts. ``python -m bench.pipeline`` measures about 1 s on two idle cores; in the middle of
-the test suite (other Ray workers winding down, OCR and Whisper on the same two cores) up to
-about 3 s has been seen, and the bound leaves room for that."""
+accepts. ``python -m bench.pipeline`` measures about 1 s on two idle cores (1.3 s for this
+clip alone); inside the test suite, with OCR, Whisper, the voice encoder and llama.cpp's two
+threads sharing two cores, 3 s has been seen, and far more when another process loads the
+machine. The bound catches a stalled or serialised answer path, not a slow machine."""
 
 
 @pytest.fixture(scope="module")
