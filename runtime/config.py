@@ -54,7 +54,7 @@ class PerceptionConfig(_Section):
     min_silence: float = Field(0.4, gt=0, description="Silence (s) that ends an utterance.")
     asr_threads: int = Field(1, ge=1)
     partial_interval: float | None = Field(
-        1.0, gt=0, description="Seconds between partial transcripts (None: no partials)."
+        2.0, gt=0, description="Seconds between partial transcripts (None: no partials)."
     )
     speakers: bool = Field(True, description="Tell speakers apart by voice and learn names.")
     speaker_threshold: float = Field(0.75, gt=-1, lt=1, description="Voice similarity to join.")

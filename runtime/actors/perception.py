@@ -41,7 +41,8 @@ class PerceptionStats:
     audio_chunks: int = 0
     observations: int = 0
     clips: int = 0
-    utterances: int = 0
+    utterances: int = 0  # final ones
+    partials: int = 0
     errors: int = 0
     media_end: float = 0.0
     play_seconds: float = 0.0  # from the first read to the last item delivered
@@ -207,7 +208,10 @@ class PerceptionActor:
 
     async def _emit_utterances(self, utterances: list[Utterance]) -> None:
         for utterance in utterances:
-            self.stats.utterances += 1
+            if utterance.final:
+                self.stats.utterances += 1
+            else:
+                self.stats.partials += 1
             heard = self._heard_wall(utterance.t1)
             await self._emit([utterance.stamped("heard", heard).stamped("perception")])
 
