@@ -30,6 +30,7 @@ from runtime.stages import (
     build_clip_segmenter,
     build_decision_stage,
     build_reaction_stage,
+    build_sinks,
     build_video_perception,
 )
 
@@ -96,6 +97,7 @@ class StreamGraph:
                 memory=memory,
                 hub=hub,
                 recall=config.memory.persistent,
+                sinks=functools.partial(build_sinks, config),
             )
         )
         decision = (

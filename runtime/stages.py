@@ -22,6 +22,7 @@ from perception.video import VideoOptions, VideoPerception
 from reaction.backends.base import Backend
 from reaction.backends.llama_cpp import LlamaCppBackend
 from reaction.engine import ReactionOptions, ReactionStage
+from reaction.sinks import LogSink, Sink, SpeechSink, WebSocketSink
 from runtime.config import VigilConfig
 from runtime.models import registry_for
 
@@ -32,6 +33,7 @@ __all__ = [
     "build_clip_segmenter",
     "build_decision_stage",
     "build_reaction_stage",
+    "build_sinks",
     "build_video_perception",
     "resolve_model_paths",
 ]
@@ -41,7 +43,7 @@ __all__ = [
 class ModelPaths:
     """Where each configured model lies on this machine."""
 
-    llm: Path
+    llm: Path | None  # None: the backend serves its own model (openai, vllm with a model)
     asr: Path
     vad: Path
     voice: Path | None  # None: speakers are not told apart
@@ -52,11 +54,17 @@ def resolve_model_paths(config: VigilConfig) -> ModelPaths:
     registry = registry_for(config)
     models = config.models
     return ModelPaths(
-        llm=registry.path(models.llm),
+        llm=registry.path(models.llm) if _uses_local_llm(config) else None,
         asr=registry.path(models.asr),
         vad=registry.path(models.vad),
         voice=registry.path(models.voice) if config.perception.speakers else None,
     )
+
+
+def _uses_local_llm(config: VigilConfig) -> bool:
+    """Whether ``models.llm`` is loaded here (so worth assembling and checking first)."""
+    reaction = config.reaction
+    return reaction.backend == "llama_cpp" or (reaction.backend == "vllm" and not reaction.model)
 
 
 def build_video_perception(config: VigilConfig, paths: ModelPaths) -> VideoPerception:
@@ -132,13 +140,14 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
         from reaction.backends.vllm import VllmBackend
 
         return VllmBackend(
-            options.model or str(paths.llm),
+            options.model or str(paths.llm),  # one of them is set: see _uses_local_llm
             max_model_len=options.context_tokens,
             gpu_memory_utilization=options.gpu_memory_utilization,
             concurrency=options.concurrency,
             timeout=options.timeout,
             retries=options.retries,
         )
+    assert paths.llm is not None  # resolve_model_paths prepares it for llama_cpp
     return LlamaCppBackend(
         paths.llm,
         n_ctx=options.context_tokens,
@@ -146,6 +155,18 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
         timeout=options.timeout,
         retries=options.retries,
     )
+
+
+def build_sinks(config: VigilConfig) -> list[Sink]:
+    """Where answers go besides the console: always the log; a voice and WebSocket clients
+    when configured."""
+    options = config.reaction
+    sinks: list[Sink] = [LogSink()]
+    if options.speak:
+        sinks.append(SpeechSink())
+    if options.websocket_port is not None:
+        sinks.append(WebSocketSink(port=options.websocket_port))
+    return sinks
 
 
 def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStage:

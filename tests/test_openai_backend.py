@@ -18,7 +18,7 @@ from reaction import ReactionStage
 from reaction.backends.base import ChatMessage
 from reaction.backends.openai import OpenAIBackend
 from runtime.config import load_config
-from runtime.stages import ModelPaths, build_backend
+from runtime.stages import ModelPaths, build_backend, resolve_model_paths
 from vigil.errors import BackendError
 from vigil.items import Request, Response, ResponseDelta, Trigger
 
@@ -171,3 +171,4 @@ async def test_configuration_selects_the_backend(monkeypatch: pytest.MonkeyPatch
     assert isinstance(backend, OpenAIBackend)
     assert (backend.base_url, backend.model) == ("http://example.invalid/v1", "qwen")
     assert backend.concurrency == config.reaction.concurrency
+    assert resolve_model_paths(config).llm is None, "a remote model: no local GGUF to assemble"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import time
@@ -13,7 +12,6 @@ import pytest
 from websockets.asyncio.client import connect
 
 from reaction.sinks import (
-    ConsoleSink,
     EspeakSynthesizer,
     LogSink,
     PiperSynthesizer,
@@ -37,19 +35,6 @@ def answer(*pieces: str, cancelled: bool = False, rid: str = "a1") -> list[Answe
         done_wall=101.0, cancelled=cancelled,
     )  # fmt: skip
     return [*deltas, final]
-
-
-async def test_console_shows_tokens_as_they_come() -> None:
-    out = io.StringIO()
-    sink = ConsoleSink(out)
-    parts = answer("7", " people", " are walking.")
-    await sink.send(parts[0])
-    assert out.getvalue() == "vigil: 7"  # on screen before the answer is complete
-    for part in parts[1:]:
-        await sink.send(part)
-    for part in answer("Three", cancelled=True, rid="a2"):
-        await sink.send(part)
-    assert out.getvalue() == "vigil: 7 people are walking.\nvigil: Three [interrupted]\n"
 
 
 async def test_log_has_one_line_per_answer(caplog: pytest.LogCaptureFixture) -> None:
@@ -143,3 +128,12 @@ async def test_espeak_synthesis_is_cancellable() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
+
+
+def test_configuration_chooses_the_sinks() -> None:
+    from runtime.config import load_config
+    from runtime.stages import build_sinks
+
+    assert [type(s) for s in build_sinks(load_config())] == [LogSink]
+    chosen = build_sinks(load_config(reaction={"speak": True, "websocket_port": 0}))
+    assert [type(s) for s in chosen] == [LogSink, SpeechSink, WebSocketSink]

@@ -1,4 +1,4 @@
-"""Where answers go: text on a console or in a log, WebSocket clients, a voice.
+"""Where answers go besides the console: a log, WebSocket clients, a voice.
 
 Every sink takes the reaction stage's output as it comes (deltas, then one final Response),
 so text appears token by token and speech starts with the first sentence; a final Response
@@ -12,11 +12,10 @@ from reaction.sinks.speech import (
     SpeechSink,
     default_synthesizer,
 )
-from reaction.sinks.text import ConsoleSink, LogSink
+from reaction.sinks.text import LogSink
 from reaction.sinks.websocket import WebSocketSink
 
 __all__ = [
-    "ConsoleSink",
     "EspeakSynthesizer",
     "LogSink",
     "PiperSynthesizer",

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reaction.engine import ReactionStage
+from reaction.sinks import Sink, fan_out
 from vigil.items import Interrupt, Response, StreamError, Trigger
 
 __all__ = ["ReactionActor"]
@@ -31,9 +32,16 @@ class ReactionActor:
     """Wrapped with ``ray.remote`` by the graph; ``memory``, ``hub`` are actor handles."""
 
     def __init__(
-        self, stage: Callable[[], ReactionStage], *, memory: Any, hub: Any, recall: bool = False
+        self,
+        stage: Callable[[], ReactionStage],
+        *,
+        memory: Any,
+        hub: Any,
+        recall: bool = False,
+        sinks: Callable[[], list[Sink]] = list,
     ) -> None:
         self._stage = stage()
+        self._sinks = sinks()
         self._memory = memory
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
@@ -47,6 +55,7 @@ class ReactionActor:
     async def ready(self) -> bool:
         """Load the model (and warm its prompt prefix) before the stream starts."""
         await self._stage.start()
+        await asyncio.gather(*(sink.start() for sink in self._sinks))
         return True
 
     async def connect(self, decision: Any) -> None:
@@ -121,6 +130,7 @@ class ReactionActor:
                 recalled=recalled,
             ):
                 await self._hub.put.remote([item])
+                await fan_out(self._sinks, item)
                 if isinstance(item, Response):
                     await self._finish(item)
         except Exception as error:  # one failed answer must not take the stream down
