@@ -39,7 +39,7 @@ class ModelsConfig(_Section):
     voice: str = "resemblyzer"
     encoder: str | None = Field(
         None,
-        description="A transformers vision model (local folder or cached hub id) for frame "
+        description="A transformers vision model folder (saved with save_pretrained) for frame "
         "embeddings; None keeps the CPU encoder's colour-and-shape embedding.",
     )
     cache_dir: Path | None = Field(None, description="Where packaged models are assembled.")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayError
 
 from runtime.actors.perception import PerceptionStats
 from runtime.config import VigilConfig
@@ -90,9 +90,10 @@ async def run_stream(
         graph = await StreamGraph.start(
             config, paths, stream_id=stream_id, source=source, paced=paced
         )
-    except BaseException:
+    except BaseException as error:
         if owns_ray:
             ray.shutdown()
+        _raise_vigil_cause(error)
         raise
     try:
         requests = [
@@ -132,6 +133,27 @@ async def run_stream(
     return outcome
 
 
+def _raise_vigil_cause(error: BaseException) -> None:
+    """Raise the :class:`VigilError` behind a Ray error, if there is one.
+
+    An actor method that raised gives a ``RayTaskError`` (of a type that also subclasses the
+    error's, with the remote traceback in its message) whose ``cause`` is the error itself.
+    Actors therefore load their models in ``ready``, not in their constructors: a constructor's
+    error reaches the driver only as text. The user should see Vigil's one-line message and
+    its hint, not remote tracebacks.
+    """
+    found = None
+    cause: object = error
+    for _ in range(4):  # the innermost is Vigil's own (Ray's wrappers subclass its type too)
+        if isinstance(cause, VigilError):
+            found = cause
+        cause = getattr(cause, "cause", None)
+        if not isinstance(cause, BaseException):
+            break
+    if found is not None:
+        raise found from None
+
+
 async def _probe(source: str, stream_id: str) -> None:
     """Open and close the source once, so that a missing file or device fails fast and clearly."""
     probe = open_source(source, stream_id=stream_id, paced=False)
@@ -162,9 +184,8 @@ async def _pump(
         deliver(await graph.hub.take.remote())
     try:
         finished.result()
-    except RayTaskError as error:  # a source that failed mid-run: surface Vigil's own error
-        if isinstance(error.cause, VigilError):
-            raise error.cause from None
+    except RayError as error:  # a source that failed mid-run: surface Vigil's own error
+        _raise_vigil_cause(error)
         raise
     await graph.reaction.idle.remote()
     while items := await graph.hub.take.remote(timeout=0.05):

@@ -47,6 +47,7 @@ class ModelPaths:
     asr: Path
     vad: Path
     voice: Path | None  # None: speakers are not told apart
+    encoder: Path | None = None  # a vision model folder; None: the CPU encoder alone
 
 
 def resolve_model_paths(config: VigilConfig) -> ModelPaths:
@@ -58,6 +59,7 @@ def resolve_model_paths(config: VigilConfig) -> ModelPaths:
         asr=registry.path(models.asr),
         vad=registry.path(models.vad),
         voice=registry.path(models.voice) if config.perception.speakers else None,
+        encoder=registry.path(models.encoder) if models.encoder else None,
     )
 
 
@@ -70,8 +72,8 @@ def _uses_local_llm(config: VigilConfig) -> bool:
 def build_video_perception(config: VigilConfig, paths: ModelPaths) -> VideoPerception:
     options = config.perception
     encoder: FrameEncoder = CpuFrameEncoder()
-    if config.models.encoder is not None:
-        encoder = TorchFrameEncoder(config.models.encoder)
+    if paths.encoder is not None:
+        encoder = TorchFrameEncoder(paths.encoder)
         encoder.load()
     return VideoPerception(
         encoder,

@@ -76,6 +76,23 @@ def test_unknown_model_path(tmp_path: Path) -> None:
     assert "no-such-model.gguf" in line
 
 
+@pytest.mark.slow
+def test_a_model_that_fails_inside_an_actor_is_one_clear_line(tmp_path: Path) -> None:
+    """The folder exists, so the check before Ray passes; loading fails in the perception
+    actor, and the user still gets Vigil's message and exit code, not remote tracebacks."""
+    from evaluation.demo import build_clip
+    from evaluation.samples import sample_video
+
+    clip = build_clip(sample_video("vtest.avi"), tmp_path / "clip.mp4", start=0.0, duration=2.0)
+    not_a_model = tmp_path / "empty-folder"
+    not_a_model.mkdir()
+    result = vigil("run", str(clip), "--unpaced", env={"VIGIL_MODELS__ENCODER": str(not_a_model)})
+    assert result.returncode == ModelError.exit_code
+    (line,) = error_lines(result)
+    assert "cannot load the vision encoder" in line and "models.encoder" in line
+    assert "Traceback" not in result.stderr
+
+
 def test_invalid_setting() -> None:
     result = vigil("run", "webcam:0", env={"VIGIL_REACTION__MAX_TOKENS": "-1"})
     assert result.returncode == ConfigError.exit_code

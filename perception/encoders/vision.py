@@ -70,8 +70,8 @@ class TorchFrameEncoder:
         except (OSError, ValueError) as error:
             raise ModelError(
                 f"cannot load the vision encoder {self.model_ref!r}: {error}",
-                hint="point perception.encoder_model at a local folder saved with "
-                "save_pretrained, or a hub id already in the local cache",
+                hint="point models.encoder at a folder saved with save_pretrained "
+                "(config.json, the weights and the image processor's preprocessor_config.json)",
             ) from error
         self._model = model.to(self._device).eval()
         probe = self._embed([np.zeros((64, 64, 3), np.uint8)])

@@ -79,9 +79,12 @@ class PerceptionActor:
         self.stream_id = stream_id
         self._source_spec = source
         self._paced = paced
-        self._video = video()
-        self._audio = audio()
-        self._clips = clips()
+        # Stages are built in ``ready``: a model that fails to load then raises from a method
+        # call, whose error reaches the driver intact (a constructor's does not).
+        self._factories = (video, audio, clips)
+        self._video: VideoPerception
+        self._audio: AudioPerception
+        self._clips: ClipSegmenter
         # Live (paced), a lagging analysis drops the oldest frame to stay current; unpaced
         # (evaluation), the source waits instead, so that every sampled frame is analysed.
         self._frames: DropOldest[Any] | Backpressure[Any] = (
@@ -99,6 +102,8 @@ class PerceptionActor:
 
     async def ready(self) -> bool:
         """Load the models (so that a run starts only once every stage can keep pace)."""
+        video, audio, clips = self._factories
+        self._video, self._audio, self._clips = video(), audio(), clips()
         await self._video.start()
         await self._audio.start()
         return True

@@ -40,8 +40,11 @@ class ReactionActor:
         recall: bool = False,
         sinks: Callable[[], list[Sink]] = list,
     ) -> None:
-        self._stage = stage()
-        self._sinks = sinks()
+        # Built in ``ready``, so that a model or port that fails raises from a method call,
+        # whose error reaches the driver intact (a constructor's does not).
+        self._factories = (stage, sinks)
+        self._stage: ReactionStage
+        self._sinks: list[Sink] = []
         self._memory = memory
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
@@ -54,6 +57,8 @@ class ReactionActor:
 
     async def ready(self) -> bool:
         """Load the model (and warm its prompt prefix) before the stream starts."""
+        stage, sinks = self._factories
+        self._stage, self._sinks = stage(), sinks()
         await self._stage.start()
         await asyncio.gather(*(sink.start() for sink in self._sinks))
         return True
