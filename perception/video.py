@@ -44,6 +44,10 @@ class VideoOptions:
     - ``ocr_refresh``: media seconds after which the text is read again even if the picture
       did not change enough (a caption on busy footage barely moves the frame embedding).
     - ``ocr_max_age``: media seconds after which unrefreshed text is dropped from observations.
+    - ``settle_ocr``: wait for a reading in flight before analysing the next frame. Live, OCR
+      finishes within a sampling interval, so its text reaches the next observation; played
+      faster than real time, media time would outrun the reading and text would show up
+      seconds late. Set it for unpaced sources so that media timing matches a live run.
     - ``static_people_after``: HOG mistakes some fixed structures (doors, sign posts) for
       people, always at the same place. A detection that sits where one sat before with no
       motion inside (less than ``static_motion`` of its pixels changed) for this many sampled
@@ -61,6 +65,7 @@ class VideoOptions:
     ocr_change_threshold: float = 0.08
     ocr_refresh: float = 10.0
     ocr_max_age: float = 30.0
+    settle_ocr: bool = False
     max_text_lines: int = 8
     static_people_after: int | None = 2
     static_motion: float = 0.02
@@ -97,6 +102,8 @@ class VideoPerception:
         self.ocr_busy = False
         self._ocr_requested_at: float | None = None
         self._ocr_embedding: np.ndarray | None = None
+        self._ocr_idle = asyncio.Event()
+        self._ocr_idle.set()
         self._text: tuple[str, ...] = ()
         self._text_time: float | None = None
         self._scene_start = 0.0
@@ -118,6 +125,8 @@ class VideoPerception:
         """Analyse ``frame`` if the sampler takes it; None when it is skipped."""
         if not self.sampler.take(frame.media_time):
             return None
+        if self.options.settle_ocr:
+            await self._ocr_idle.wait()
         features, motion, boxes = await asyncio.to_thread(self._analyse, frame.image)
         t = frame.media_time
         cut = self.scenes.update(t, features.embedding)
@@ -165,6 +174,7 @@ class VideoPerception:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._pending = None
+        self._ocr_idle.set()
 
     @property
     def text(self) -> tuple[str, ...]:
@@ -199,6 +209,7 @@ class VideoPerception:
         self._pending = (t, image, embedding)  # one slot: a newer frame replaces an older one
         self._ocr_requested_at = t
         self._ocr_embedding = embedding  # "changed" is measured from the last frame sent
+        self._ocr_idle.clear()
         self._wake.set()
 
     async def _ocr_lane(self) -> None:
@@ -209,6 +220,7 @@ class VideoPerception:
             self._wake.clear()
             job, self._pending = self._pending, None
             if job is None:
+                self._ocr_idle.set()
                 continue
             t, image, _ = job
             self.ocr_busy = True
@@ -220,6 +232,8 @@ class VideoPerception:
                 continue
             finally:
                 self.ocr_busy = False
+                if self._pending is None:
+                    self._ocr_idle.set()
             self.ocr_runs += 1
             self.ocr_seconds += reader.last_seconds
             if t >= self._scene_start:  # not read from a scene that has since been cut away

@@ -117,7 +117,7 @@ class StreamGraph:
                 stream_id=stream_id,
                 source=source,
                 paced=paced,
-                video=functools.partial(build_video_perception, config, paths),
+                video=functools.partial(build_video_perception, config, paths, paced=paced),
                 audio=functools.partial(build_audio_perception, config, paths),
                 clips=functools.partial(build_clip_segmenter, config),
                 decision=decision,

@@ -69,7 +69,10 @@ def _uses_local_llm(config: VigilConfig) -> bool:
     return reaction.backend == "llama_cpp" or (reaction.backend == "vllm" and not reaction.model)
 
 
-def build_video_perception(config: VigilConfig, paths: ModelPaths) -> VideoPerception:
+def build_video_perception(
+    config: VigilConfig, paths: ModelPaths, *, paced: bool = True
+) -> VideoPerception:
+    """The video stage; unpaced, it waits for OCR so that text keeps its live media timing."""
     options = config.perception
     encoder: FrameEncoder = CpuFrameEncoder()
     if paths.encoder is not None:
@@ -82,6 +85,7 @@ def build_video_perception(config: VigilConfig, paths: ModelPaths) -> VideoPerce
             sample_rate_hz=options.sample_rate_hz,
             ocr_min_interval=options.ocr_min_interval,
             scene_threshold=options.scene_threshold,
+            settle_ocr=not paced,
         ),
     )
 

@@ -116,6 +116,24 @@ async def test_ocr_text_arrives_later_and_never_delays_process(
     assert reader.calls == 1  # the picture never changed, so it was read once
 
 
+async def test_unpaced_text_arrives_at_the_next_observation_as_it_would_live(
+    encoder: CpuFrameEncoder,
+) -> None:
+    """Frames fed as fast as possible: without settling, the 1.5 s reading would land seconds
+    of media later; settled, the frame after the request carries the text."""
+    video = VideoPerception(encoder, SlowReader(), VideoOptions(settle_ocr=True))
+    await video.start()
+    seen: list[Observation] = []
+    try:
+        for i in range(40):
+            result = await video.process(frame(i * 0.1, i, exit_sign()))
+            if result is not None:
+                seen.append(result)
+    finally:
+        await video.stop()
+    assert [o.text for o in seen] == [(), ("EXIT",), ("EXIT",), ("EXIT",)]
+
+
 async def test_scene_cut_is_flagged_and_real_ocr_reads_the_new_scene(
     encoder: CpuFrameEncoder,
 ) -> None:
