@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vigil.items import Observation
 
-__all__ = ["Condition", "EdgeTrigger", "parse_condition"]
+__all__ = ["COLOUR_WORDS", "Condition", "EdgeTrigger", "Rearm", "parse_condition"]
 
 Predicate = Callable[[Observation], bool]
 
@@ -30,6 +30,12 @@ _COUNT = re.compile(
     r"(?:people|persons|pedestrians)",
     re.IGNORECASE,
 )
+COLOUR_WORDS = (
+    "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "white",
+    "grey", "black",
+)  # fmt: skip
+"""The colour names perception reports (see :func:`perception.encoders.cpu.colour_names`)."""
+_COLOUR = re.compile(r"\b(" + "|".join(COLOUR_WORDS) + r"|gray)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"'“‘]([^\"'”’]+)[\"'”’]")
 _TEXT = re.compile(
     r"(?:text|sign|word|words|caption|screen)\s+(?:says|reads|shows|saying|reading|with)?\s*"
@@ -81,6 +87,18 @@ def _text_condition(text: str) -> Condition | None:
     )
 
 
+def _colour_condition(text: str) -> Condition | None:
+    match = _COLOUR.search(text)
+    if not match:
+        return None
+    wanted = "grey" if match.group(1).lower() == "gray" else match.group(1).lower()
+    return Condition(
+        predicate=lambda o: wanted in o.colours,
+        explain=lambda o: f"something {wanted} came into view at {o.media_time:.1f} s",
+        kind=f"colour={wanted}",
+    )
+
+
 def parse_condition(instruction: str) -> Condition | None:
     """The condition an instruction asks to watch for, or None when it is not understood."""
     text = instruction.lower()
@@ -89,6 +107,8 @@ def parse_condition(instruction: str) -> Condition | None:
     if re.search(r"\b(?:text|sign|says|reads|written|caption)\b", text) and (
         condition := _text_condition(instruction)
     ):
+        return condition
+    if condition := _colour_condition(text):
         return condition
     if re.search(r"\bfaces?\b|\blooks? at the camera\b", text):
         return Condition(
@@ -117,24 +137,33 @@ def parse_condition(instruction: str) -> Condition | None:
     return None
 
 
+class Rearm:
+    """Fires on a rise; re-arms after ``release`` low updates in a row."""
+
+    def __init__(self, release: int = 2) -> None:
+        self._release = release
+        self._armed = True
+        self._low = 0
+
+    def update(self, high: bool) -> bool:
+        """True when ``high`` starts a new occurrence."""
+        if high:
+            self._low = 0
+            fire, self._armed = self._armed, False
+            return fire
+        self._low += 1
+        if self._low >= self._release:
+            self._armed = True
+        return False
+
+
 class EdgeTrigger:
-    """Fires on a false-to-true edge; re-arms after ``release`` false observations in a row."""
+    """A condition fired on its false-to-true edges (see :class:`Rearm`)."""
 
     def __init__(self, condition: Condition, *, release: int = 2) -> None:
         self.condition = condition
-        self._release = release
-        self._armed = True
-        self._false_run = 0
+        self._rearm = Rearm(release)
 
     def update(self, observation: Observation) -> bool:
         """Feed one observation; True when this observation starts a new occurrence."""
-        if self.condition.predicate(observation):
-            self._false_run = 0
-            if self._armed:
-                self._armed = False
-                return True
-            return False
-        self._false_run += 1
-        if self._false_run >= self._release:
-            self._armed = True
-        return False
+        return self._rearm.update(self.condition.predicate(observation))

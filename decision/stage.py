@@ -10,8 +10,8 @@ The first policy is deliberately plain:
 - a question is answered once it is complete: at the end of the spoken utterance, or for a
   typed question at the first observation at or after the moment it was asked (so that the
   answer can use what is on screen then);
-- a standing instruction fires when an observation satisfies its condition, once per occurrence
-  (see :mod:`decision.conditions`).
+- a standing instruction fires, once per occurrence, when its watch says so: a parsed
+  condition or the trained respond/silent head (see :mod:`decision.policies`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from decision.conditions import EdgeTrigger, parse_condition
+from decision.policies import RulePolicy, Watch, WatchPolicy
 from decision.utterances import classify
 from vigil.items import (
     EndOfStream,
@@ -41,12 +41,10 @@ class DecisionOptions:
     """``video``: whether streams carry video (questions then wait for a fresh observation).
 
     ``barge_in``: a final utterance while an answer streams interrupts it.
-    ``release``: false observations in a row before an instruction can fire again.
     """
 
     video: bool = True
     barge_in: bool = True
-    release: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ class UnderstoodInstruction:
 @dataclass(slots=True)
 class _StreamState:
     pending: list[Request] = field(default_factory=list)
-    watches: dict[str, tuple[Request, EdgeTrigger]] = field(default_factory=dict)
+    watches: dict[str, tuple[Request, Watch]] = field(default_factory=dict)
     answering: dict[str, float] = field(default_factory=dict)  # request id -> media time asked
     answered: set[str] = field(default_factory=set)
     last_observation: Observation | None = None
@@ -69,8 +67,11 @@ class _StreamState:
 class DecisionStage:
     """Keeps each stream's open requests and decides, item by item, when to respond."""
 
-    def __init__(self, options: DecisionOptions | None = None) -> None:
+    def __init__(
+        self, options: DecisionOptions | None = None, policy: WatchPolicy | None = None
+    ) -> None:
         self.options = options or DecisionOptions()
+        self.policy = policy or RulePolicy()
         self._streams: dict[str, _StreamState] = {}
         self.understood: list[UnderstoodInstruction] = []
 
@@ -106,13 +107,10 @@ class DecisionStage:
     def _on_request(self, request: Request) -> list[Item]:
         state = self._state(request.stream_id)
         if request.kind == "instruction":
-            condition = parse_condition(request.text)
-            self.understood.append(
-                UnderstoodInstruction(request, condition.kind if condition else None)
-            )
-            if condition is not None:
-                trigger = EdgeTrigger(condition, release=self.options.release)
-                state.watches[request.request_id] = (request, trigger)
+            watch = self.policy.watch(request.text)
+            self.understood.append(UnderstoodInstruction(request, watch.kind if watch else None))
+            if watch is not None:
+                state.watches[request.request_id] = (request, watch)
             return []
         last = state.last_observation
         answerable = not self.options.video or (
@@ -134,9 +132,8 @@ class DecisionStage:
             else:
                 still_pending.append(request)
         state.pending = still_pending
-        for request, edge in state.watches.values():
-            if edge.update(observation):
-                evidence = edge.condition.explain(observation)
+        for request, watch in state.watches.values():
+            if evidence := watch.update(observation):
                 out.append(
                     self._trigger(request, asked_at=observation.media_time, evidence=evidence)
                 )

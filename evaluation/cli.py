@@ -68,6 +68,42 @@ def synthetic(
     evaluate(files, made.root, out, mode, paced, workers, None, address, config, None)
 
 
+@eval_app.command("train-head")
+def train_head(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write.")] = Path(
+        "respond-head.json"
+    ),
+    data: Annotated[Path, typer.Option("--data", help="Folder for the training clips.")] = Path(
+        "proactive-train"
+    ),
+    clips: Annotated[
+        int, typer.Option("--clips", help="Training clips (2 instructions each).")
+    ] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the training set.")] = 5,
+    config: ConfigPath = None,
+) -> None:
+    """Train the respond/silent head on a synthetic proactive set and calibrate its threshold.
+
+    Use it with `decision.policy = "head"` and `decision.head = OUT`.
+    """
+    from evaluation.head_training import train_head as train
+    from runtime.config import load_config
+
+    import ray
+
+    settings = load_config(config, perception={"partial_interval": None})
+    try:
+        head, figures = asyncio.run(train(settings, data, out, clips=clips, seed=seed))
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    console.print(
+        f"threshold {head.threshold:.2f}: on time {figures['on_time']:.0%}, missed "
+        f"{figures['missed']:.0%}, spurious {figures['spurious']:.0%} (training clips)"
+    )
+    console.print(f"head: {out}")
+
+
 def evaluate(
     annotations: list[Path],
     videos: Path,

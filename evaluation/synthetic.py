@@ -25,10 +25,10 @@ import numpy as np
 from evaluation.media import cut_frames, speak, write_clip
 from evaluation.samples import sample_video
 
-__all__ = ["SyntheticSet", "build_synthetic"]
+__all__ = ["COLOURS", "WORDS", "SyntheticSet", "build_synthetic", "draw_card", "stamp"]
 
-_WORDS = ("HARBOR", "MAPLE", "CASTLE", "RIVER", "TIGER", "PLANET", "GARDEN", "SILVER")
-_COLOURS = {
+WORDS = ("HARBOR", "MAPLE", "CASTLE", "RIVER", "TIGER", "PLANET", "GARDEN", "SILVER")
+COLOURS = {
     "red": (0, 0, 230), "blue": (230, 60, 0), "yellow": (0, 220, 230), "purple": (200, 0, 140),
 }  # fmt: skip
 _PASSWORDS = ("orange", "lemon", "cherry", "banana")
@@ -79,8 +79,8 @@ def build_synthetic(out: Path, clips: int = 3, seed: int = 7) -> SyntheticSet:
 
 
 def _plan(index: int, sample: str, start: float, duration: int, rng: random.Random) -> _Plan:
-    w1, w2 = rng.sample(_WORDS, 2)
-    c1, c2 = rng.sample(sorted(_COLOURS), 2)
+    w1, w2 = rng.sample(WORDS, 2)
+    c1, c2 = rng.sample(sorted(COLOURS), 2)
     d = duration
     return _Plan(
         name=f"synth_{index}",
@@ -103,11 +103,11 @@ def _options(right: str, pool: tuple[str, ...], rng: random.Random) -> tuple[lis
 def _ovo_records(plan: _Plan, first_id: int, rng: random.Random) -> list[dict[str, Any]]:
     d, (w1, _, t0, _), (_, c2, s0, _) = plan.duration, plan.first, plan.second
     asks = [
-        ("OCR", t0 + 1, "What word is written on the card on screen now?", w1, _WORDS),
+        ("OCR", t0 + 1, "What word is written on the card on screen now?", w1, WORDS),
         ("OJR", round(0.5 * d), "What can be seen in the video now?", _SCENES[plan.sample],
          (*_SCENES.values(), *_OTHER_SCENES)),
-        ("EPM", round(0.5 * d), "Which word was written on the card shown earlier?", w1, _WORDS),
-        ("ATR", s0 + 2, "What colour is the big card on screen now?", c2, tuple(_COLOURS)),
+        ("EPM", round(0.5 * d), "Which word was written on the card shown earlier?", w1, WORDS),
+        ("ATR", s0 + 2, "What colour is the big card on screen now?", c2, tuple(COLOURS)),
         ("EPM", d - 3, "What password did the speaker say earlier?", plan.password, _PASSWORDS),
     ]  # fmt: skip
     records = []
@@ -120,7 +120,7 @@ def _ovo_records(plan: _Plan, first_id: int, rng: random.Random) -> list[dict[st
     return records
 
 
-def _stamp(t: float) -> str:
+def stamp(t: float) -> str:
     t = int(t)
     return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
 
@@ -136,11 +136,11 @@ def _sb_entry(plan: _Plan, questions: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _sb_text(plan: _Plan, rng: random.Random) -> dict[str, Any]:
     word, _, t0, _ = plan.second
-    options, gt = _options(word, _WORDS, rng)
+    options, gt = _options(word, WORDS, rng)
     return {
         "task_type": "Text-Rich Understanding",
         "question": "What word is written on the card on screen now?",
-        "time_stamp": _stamp(t0 + 2),
+        "time_stamp": stamp(t0 + 2),
         "answer": "ABCD"[gt],
         "options": [f"{'ABCD'[i]}. {o}" for i, o in enumerate(options)],
         "required_ability": "text-rich understanding",
@@ -152,8 +152,8 @@ def _sb_proactive(plan: _Plan) -> dict[str, Any]:
     return {
         "task_type": "Proactive Output",
         "question": f'When the text "{word}" appears on screen, output "{word}".',
-        "time_stamp": _stamp(max(0, t0 - 3)),
-        "ground_truth_time_stamp": _stamp(t0),
+        "time_stamp": stamp(max(0, t0 - 3)),
+        "ground_truth_time_stamp": stamp(t0),
         "ground_truth_output": word,
         "required_ability": "working memory",
     }
@@ -179,11 +179,11 @@ def _cards(frames: Iterator[np.ndarray], plan: _Plan, fps: float) -> Iterator[np
         t = index / fps
         for word, colour, t0, t1 in (plan.first, plan.second):
             if t0 <= t < t1:
-                image = _card(image, word, _COLOURS[colour])
+                image = draw_card(image, word, COLOURS[colour])
         yield image
 
 
-def _card(image: np.ndarray, word: str, colour: tuple[int, int, int]) -> np.ndarray:
+def draw_card(image: np.ndarray, word: str, colour: tuple[int, int, int]) -> np.ndarray:
     """A coloured panel over the middle fifth of the frame with ``word`` in large black type."""
     image = image.copy()
     h, w = image.shape[:2]

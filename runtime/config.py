@@ -67,6 +67,15 @@ class PerceptionConfig(_Section):
 class DecisionConfig(_Section):
     barge_in: bool = True
     release: int = Field(2, ge=1, description="Quiet observations before an instruction re-arms.")
+    policy: Literal["rules", "head"] = Field(
+        "rules", description="Standing instructions: parsed rules, or the trained respond head."
+    )
+    head: Path | None = Field(
+        None, description="head: weights file from `vigil eval train-head` (default: packaged)."
+    )
+    head_threshold: float | None = Field(
+        None, gt=0, lt=1, description="head: respond at this probability (default: calibrated)."
+    )
 
 
 class ReactionConfig(_Section):

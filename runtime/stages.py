@@ -11,7 +11,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from decision import DecisionOptions, DecisionStage
+from decision import (
+    DecisionOptions,
+    DecisionStage,
+    HeadPolicy,
+    RespondHead,
+    RulePolicy,
+    WatchPolicy,
+)
 from perception.asr import Transcriber
 from perception.audio import AudioOptions, AudioPerception
 from perception.clips import ClipOptions, ClipSegmenter
@@ -119,11 +126,12 @@ def build_clip_segmenter(config: VigilConfig) -> ClipSegmenter:
 
 def build_decision_stage(config: VigilConfig, *, video: bool = True) -> DecisionStage:
     """``video``: whether the stream has pictures (typed questions then wait for a fresh one)."""
-    return DecisionStage(
-        DecisionOptions(
-            video=video, barge_in=config.decision.barge_in, release=config.decision.release
-        )
-    )
+    options = config.decision
+    policy: WatchPolicy = RulePolicy(options.release)
+    if options.policy == "head":
+        head = RespondHead.load(options.head, threshold=options.head_threshold)
+        policy = HeadPolicy(head, options.release)
+    return DecisionStage(DecisionOptions(video=video, barge_in=options.barge_in), policy)
 
 
 def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:

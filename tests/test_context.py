@@ -121,8 +121,8 @@ def test_instruction_names_what_happened() -> None:
         "Tell me when someone walks in.", 14.0, "instruction", "4 people are visible (was 3)."
     )
     prompt = user(trigger, observations=[obs(13.0, 3), obs(14.0, 4)])
-    assert 'Earlier alice asked: "Tell me when someone walks in."' in prompt
-    assert "This has just happened at t=14.0s: 4 people are visible (was 3)." in prompt
+    assert 'Instruction from alice: "Tell me when someone walks in."' in prompt
+    assert "What just happened, at t=14.0s: 4 people are visible (was 3)." in prompt
     assert "Question" not in prompt
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from decision import DecisionOptions, DecisionStage, classify, parse_condition
+from decision import DecisionOptions, DecisionStage, RulePolicy, classify, parse_condition
 from vigil.items import (
     EndOfStream,
     Interrupt,
@@ -71,12 +71,21 @@ def test_classify(text: str, intent: str) -> None:
         ("tell me when a face appears", "faces>=1"),
         ("tell me when the sign says 'EXIT'", "text~exit"),
         ("tell me when the scene changes", "scene_change"),
+        ('When a blue card appears on screen, output "BLUE".', "colour=blue"),
+        ("tell me when something gray shows up", "colour=grey"),
     ],
 )
 def test_parse_condition(text: str, kind: str) -> None:
     condition = parse_condition(text)
     assert condition is not None
     assert condition.kind == kind
+
+
+def test_colour_condition_reads_the_dominant_colours() -> None:
+    condition = parse_condition("tell me when a red card appears")
+    assert condition is not None
+    shown = dataclasses.replace(observation(3.0), colours=("grey", "red"))
+    assert condition.predicate(shown) and not condition.predicate(observation(4.0))
 
 
 def test_unknown_instruction_is_not_watched() -> None:
@@ -123,7 +132,7 @@ async def test_pending_question_is_answered_at_end_of_stream() -> None:
 
 
 async def test_instruction_fires_once_per_occurrence() -> None:
-    stage = DecisionStage(DecisionOptions(release=2))
+    stage = DecisionStage(policy=RulePolicy(release=2))
     await stage.handle(request("tell me when someone enters", kind="instruction"))
     people = [0, 0, 2, 2, 1, 0, 3, 0, 0, 1, 1]
     fired = []
