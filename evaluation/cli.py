@@ -86,10 +86,10 @@ def train_head(
 
     Use it with `decision.policy = "head"` and `decision.head = OUT`.
     """
+    import ray
+
     from evaluation.head_training import train_head as train
     from runtime.config import load_config
-
-    import ray
 
     settings = load_config(config, perception={"partial_interval": None})
     try:
