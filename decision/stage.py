@@ -11,7 +11,10 @@ The first policy is deliberately plain:
   typed question at the first observation at or after the moment it was asked (so that the
   answer can use what is on screen then);
 - a standing instruction fires, once per occurrence, when its watch says so: a parsed
-  condition or the trained respond/silent head (see :mod:`decision.policies`).
+  condition or the trained respond/silent head (see :mod:`decision.policies`), and not again
+  within ``cooldown`` media seconds;
+- a spoken request is taken only when it is meant for the agent (see
+  :mod:`decision.addressing`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from decision.addressing import Addressee, Addressing
 from decision.policies import RulePolicy, Watch, WatchPolicy
 from decision.utterances import classify
 from vigil.items import (
@@ -41,10 +45,16 @@ class DecisionOptions:
     """``video``: whether streams carry video (questions then wait for a fresh observation).
 
     ``barge_in``: a final utterance while an answer streams interrupts it.
+    ``cooldown``: media seconds after an instruction fired during which it stays quiet.
+    ``agent_name``, ``addressing``, ``follow_up``: see :class:`decision.addressing.Addressee`.
     """
 
     video: bool = True
     barge_in: bool = True
+    cooldown: float = 5.0
+    agent_name: str = "Vigil"
+    addressing: Addressing = "auto"
+    follow_up: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +67,13 @@ class UnderstoodInstruction:
 
 @dataclass(slots=True)
 class _StreamState:
+    addressee: Addressee
     pending: list[Request] = field(default_factory=list)
     watches: dict[str, tuple[Request, Watch]] = field(default_factory=dict)
     answering: dict[str, float] = field(default_factory=dict)  # request id -> media time asked
     answered: set[str] = field(default_factory=set)
+    fired: dict[str, float] = field(default_factory=dict)  # instruction id -> last media time
+    last_answer: float | None = None
     last_observation: Observation | None = None
 
 
@@ -76,7 +89,11 @@ class DecisionStage:
         self.understood: list[UnderstoodInstruction] = []
 
     def _state(self, stream_id: str) -> _StreamState:
-        return self._streams.setdefault(stream_id, _StreamState())
+        if stream_id not in self._streams:
+            o = self.options
+            addressee = Addressee(o.agent_name, o.addressing, o.follow_up)
+            self._streams[stream_id] = _StreamState(addressee)
+        return self._streams[stream_id]
 
     async def handle(self, item: Item) -> list[Item]:
         """Everything that follows from ``item``: requests, triggers and interrupts."""
@@ -93,6 +110,7 @@ class DecisionStage:
                 state = self._state(item.stream_id)
                 state.answering.pop(item.request_id, None)
                 state.answered.add(item.request_id)
+                state.last_answer = item.media_time
                 return []
             case EndOfStream():
                 return self._on_end(item)
@@ -133,7 +151,12 @@ class DecisionStage:
                 still_pending.append(request)
         state.pending = still_pending
         for request, watch in state.watches.values():
-            if evidence := watch.update(observation):
+            evidence = watch.update(observation)
+            last = state.fired.get(request.request_id)
+            if evidence and (
+                last is None or observation.media_time - last >= self.options.cooldown
+            ):
+                state.fired[request.request_id] = observation.media_time
                 out.append(
                     self._trigger(request, asked_at=observation.media_time, evidence=evidence)
                 )
@@ -165,8 +188,12 @@ class DecisionStage:
 
     def _on_utterance(self, utterance: Utterance) -> list[Item]:
         out: list[Item] = self._barge_in(utterance)
+        state = self._state(utterance.stream_id)
+        state.addressee.learn(utterance.speaker, utterance.text)
         intent = classify(utterance.text)
-        if intent == "statement":
+        if intent == "statement" or not state.addressee.addressed(
+            utterance.text, t0=utterance.t0, last_answer=state.last_answer
+        ):
             return out
         request = Request(
             stream_id=utterance.stream_id,

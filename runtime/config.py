@@ -76,6 +76,16 @@ class DecisionConfig(_Section):
     head_threshold: float | None = Field(
         None, gt=0, lt=1, description="head: respond at this probability (default: calibrated)."
     )
+    cooldown: float = Field(
+        5.0, ge=0, description="Seconds an instruction stays quiet after firing."
+    )
+    agent_name: str = Field("Vigil", min_length=1, description="The name people call the agent.")
+    addressing: Literal["auto", "name", "always"] = Field(
+        "auto",
+        description="auto: answer unless someone else is called by name; name: only when the "
+        "agent is named or followed up; always: every spoken question.",
+    )
+    follow_up: float = Field(15.0, ge=0, description="Seconds after an answer that need no name.")
 
 
 class ReactionConfig(_Section):

@@ -131,7 +131,17 @@ def build_decision_stage(config: VigilConfig, *, video: bool = True) -> Decision
     if options.policy == "head":
         head = RespondHead.load(options.head, threshold=options.head_threshold)
         policy = HeadPolicy(head, options.release)
-    return DecisionStage(DecisionOptions(video=video, barge_in=options.barge_in), policy)
+    return DecisionStage(
+        DecisionOptions(
+            video=video,
+            barge_in=options.barge_in,
+            cooldown=options.cooldown,
+            agent_name=options.agent_name,
+            addressing=options.addressing,
+            follow_up=options.follow_up,
+        ),
+        policy,
+    )
 
 
 def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:

@@ -203,3 +203,57 @@ async def test_no_barge_in_when_disabled() -> None:
     await stage.handle(utterance("How many people?", 5.0, 6.0))
     out = await stage.handle(utterance("Never mind.", 6.5, 7.0))
     assert not any(isinstance(item, Interrupt) for item in out)
+
+
+def said(text: str, t0: float, speaker: str) -> Utterance:
+    return dataclasses.replace(utterance(text, t0, t0 + 1.5), speaker=speaker)
+
+
+async def answered_requests(stage: DecisionStage, lines: list[Utterance]) -> list[str]:
+    texts = []
+    for line in lines:
+        texts += [t.request.text for t in triggers(await stage.handle(line))]
+    return texts
+
+
+async def test_questions_for_someone_else_are_left_to_them() -> None:
+    stage = DecisionStage()
+    lines = [
+        said("I'm Bob.", 0.0, "speaker-1"),
+        said("Hi, my name is Alice.", 3.0, "speaker-2"),
+        said("Bob, what time is the train?", 6.0, "Alice"),
+        said("Hey Alice, where did you park?", 10.0, "Bob"),
+        said("Is the door open, right Bob?", 14.0, "Alice"),
+        said("Vigil, how many people are there?", 18.0, "Alice"),
+        said("What colour is the car?", 40.0, "Bob"),
+    ]
+    assert await answered_requests(stage, lines) == [
+        "Vigil, how many people are there?",
+        "What colour is the car?",  # nobody else called: a single user need not say the name
+    ]
+
+
+async def test_name_mode_answers_the_named_and_follow_ups_only() -> None:
+    stage = DecisionStage(DecisionOptions(addressing="name", follow_up=10.0))
+    first = await answered_requests(stage, [said("How many people are there?", 0.0, "Alice")])
+    assert first == []
+    named = said("Vigil, how many people are there?", 5.0, "Alice")
+    [trigger] = triggers(await stage.handle(named))
+    await stage.handle(
+        Response(stream_id="s", media_time=7.0, response_id=new_id(),
+                 request_id=trigger.request.request_id, question=named.text, text="3 people.",
+                 asked_at=7.0, asked_wall=0.0, first_token_wall=0.0, done_wall=0.0)
+    )  # fmt: skip
+    later = [said("And how many faces?", 12.0, "Alice"), said("Is it raining?", 40.0, "Alice")]
+    assert await answered_requests(stage, later) == ["And how many faces?"]
+
+
+async def test_an_instruction_stays_quiet_during_its_cooldown() -> None:
+    stage = DecisionStage(DecisionOptions(cooldown=5.0), RulePolicy(release=1))
+    await stage.handle(request("tell me when someone enters", kind="instruction"))
+    people = [1, 0, 1, 0, 0, 0, 0, 1, 0, 1]
+    fired = []
+    for second, count in enumerate(people):
+        if triggers(await stage.handle(observation(float(second), people=count))):
+            fired.append(second)
+    assert fired == [0, 7]  # the entries at 2 and 9 came within 5 s of an answer
