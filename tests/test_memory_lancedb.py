@@ -122,6 +122,27 @@ def test_ann_index_is_built_past_the_threshold(tmp_path: Path) -> None:
     assert all(r.speaker == "p1" for r, _ in hits)
 
 
+def test_ann_index_follows_rows_not_calls(tmp_path: Path) -> None:
+    """Big batches never reached ``compact_every`` calls, and a reopened store started counting
+    again, so a table could pass the threshold (or outgrow its index) without ever indexing."""
+    options = StoreOptions(
+        index_threshold=400, regrow_factor=2.0, compact_every=10_000, maintain_every_rows=10**9
+    )
+    store = LanceStore(tmp_path / "mem", options)
+    records = [rec(text=f"row {i}", speaker=f"p{i % 4}") for i in range(900)]
+    store.add(records[:300])
+    assert not store.has_vector_index()
+    store.add(records[300:450])  # past the threshold: indexed by this write, no maintain call
+    assert store.has_vector_index()
+    reopened = LanceStore(tmp_path / "mem", options)
+    reopened.add(records[450:900])  # twice the 450 rows it was trained on: retrained
+    names = [i.name for i in reopened.table.list_indices() if i.columns == ["vector"]]
+    assert names == ["vector_idx_900"]
+    hits = reopened.vector_search(Scope(tenant="a", speakers=("p2",)), records[802].vector, 4)
+    assert hits[0][0].id == records[802].id
+    assert all(r.speaker == "p2" for r, _ in hits)
+
+
 def test_clamp_keeps_between_k_min_and_k_max_above_threshold() -> None:
     query = vec(1)
     config = RetrievalConfig(k_min=4, k_max=6, min_similarity=0.2, recency_weight=0.0)
