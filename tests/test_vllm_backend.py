@@ -32,7 +32,8 @@ QUESTION = [ChatMessage("user", "how many people are walking")]
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with random weights and a word-level tokenizer, saved like a real one."""
+    """A 2-layer Llama with random weights and a word-level tokenizer, saved like a real one;
+    two heads of 32, the smallest head size the CPU build's attention supports."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
 
@@ -46,7 +47,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fast.chat_template = TEMPLATE
     config = transformers.LlamaConfig(
         vocab_size=len(vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
         bos_token_id=1, eos_token_id=2,
     )  # fmt: skip
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ through the model's own chat template.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ class VllmBackend(Backend):
             self._engine = AsyncLLMEngine.from_engine_args(args)
         except (OSError, ValueError, RuntimeError) as error:
             raise ModelError(f"vLLM could not load {self.model}: {error}", hint=_HINT) from error
-        self._tokenizer = await self._engine.get_tokenizer()
+        tokenizer = self._engine.get_tokenizer()  # a coroutine before vLLM 0.30, a value since
+        self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
 
     async def _unload(self) -> None:
         engine, self._engine = self._engine, None
