@@ -7,7 +7,12 @@ realtime factor, video-step and audio-step latency p50/p95, frame-to-observation
 frames dropped, and Whisper's share of real time; then the word error rate of Whisper tiny on
 synthetic sentences from three voices.
 
-    python -m bench.streams [--streams 1 2 4] [--seconds 20]
+With ``--encoder FOLDER`` (a transformers vision model) each stream count runs twice more:
+``per-stream``, every perception actor loading the model itself (on its CPU), and ``shared``,
+one encoder actor for all streams batching their frames (on a GPU when Ray has one), with its
+mean batch size and how many batches mixed streams.
+
+    python -m bench.streams [--streams 1 2 4] [--seconds 20] [--encoder FOLDER]
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from evaluation.demo import build_clip
 from evaluation.media import speak
 from evaluation.samples import sample_video
 from perception.asr import Transcriber
+from perception.encoders.batching import BatchStats
 from runtime.actors.perception import PerceptionActor, PerceptionStats
 from runtime.config import load_config
-from runtime.graph import ensure_ray
+from runtime.graph import SharedEncoder, ensure_ray, shared_video_perception
 from runtime.stages import build_audio_perception, build_video_perception, resolve_model_paths
 from vigil.cache import cache_dir
 
@@ -94,10 +100,23 @@ def clip_640(seconds: float) -> Path:
     return out
 
 
-async def run_streams(count: int, clip: Path) -> list[PerceptionStats]:
-    config = load_config()
+async def run_streams(
+    count: int, clip: Path, encoder: Path | None = None, *, shared: bool = False
+) -> tuple[list[PerceptionStats], BatchStats | None]:
+    """``count`` streams of ``clip``; with ``encoder``, its embeddings come from a model loaded
+    in every perception actor, or (``shared``) from one encoder actor for all streams."""
+    config = load_config(models={"encoder": str(encoder) if encoder else None})
     paths = resolve_model_paths(config)
     sink = ray.remote(Sink).options(num_cpus=0).remote()
+    one = await SharedEncoder.start(config, paths) if shared else None
+
+    def video(stream_id: str) -> functools.partial:
+        if one is None:
+            return functools.partial(build_video_perception, config, paths)
+        return functools.partial(
+            shared_video_perception, config, paths, one, stream_id=stream_id, paced=True
+        )
+
     actors = [
         ray.remote(PerceptionActor)
         .options(num_cpus=0.5)
@@ -105,7 +124,7 @@ async def run_streams(count: int, clip: Path) -> list[PerceptionStats]:
             stream_id=f"s{i}",
             source=str(clip),
             paced=True,
-            video=functools.partial(build_video_perception, config, paths),
+            video=video(f"s{i}"),
             audio=functools.partial(build_audio_perception, config, paths),
             decision=sink,
             memory=sink,
@@ -115,14 +134,22 @@ async def run_streams(count: int, clip: Path) -> list[PerceptionStats]:
     ]
     await asyncio.gather(*(a.ready.remote() for a in actors))
     stats = await asyncio.gather(*(a.run.remote() for a in actors))
+    batches = await one.stats() if one is not None else None
     for actor in [*actors, sink]:
         ray.kill(actor)
-    return list(stats)
+    if one is not None:
+        one.stop()
+    return list(stats), batches
 
 
-def summarise(count: int, stats: list[PerceptionStats]) -> dict:
+def summarise(
+    count: int, stats: list[PerceptionStats], encoder: str, batches: BatchStats | None
+) -> dict:
     return {
         "streams": count,
+        "encoder": encoder,
+        "mean_batch": round(batches.mean_batch, 2) if batches else None,
+        "mixed_batches": batches.mixed if batches else None,
         "frames_analysed_per_s": round(
             sum(s.observations for s in stats) / max(s.play_seconds for s in stats), 2
         ),
@@ -177,15 +204,21 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--encoder", type=Path, help="a transformers vision model folder")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-perception.json"))
     args = parser.parse_args()
     clip = clip_640(args.seconds)
     ensure_ray(None)
+    modes = [("cpu", None, False)]
+    if args.encoder is not None:
+        modes += [("per-stream", args.encoder, False), ("shared", args.encoder, True)]
     rows = []
     for count in args.streams:
-        row = summarise(count, await run_streams(count, clip))
-        rows.append(row)
-        print(json.dumps(row))
+        for name, encoder, shared in modes:
+            stats, batches = await run_streams(count, clip, encoder, shared=shared)
+            row = summarise(count, stats, name, batches)
+            rows.append(row)
+            print(json.dumps(row))
     wer = word_error_rate()
     print(f"word error rate (Whisper tiny, {wer['words']} words, 3 voices): {wer['wer']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

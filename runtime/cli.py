@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,8 +19,10 @@ from rich.console import Console
 
 from evaluation.cli import eval_app
 from runtime.config import VigilConfig, load_config
+from runtime.console import EventPrinter
 from vigil.cache import cache_dir
 from vigil.errors import VigilError
+from vigil.items import Item
 
 if TYPE_CHECKING:
     from runtime.session import RunOutcome
@@ -68,64 +71,93 @@ def _config(path: Path | None, address: str | None) -> VigilConfig:
 
 def _play(
     config: VigilConfig,
-    source: str,
+    sources: list[str],
     *,
     asks: list[str],
     whens: list[str],
     paced: bool,
     as_json: bool,
-) -> RunOutcome:
-    from runtime.console import EventPrinter, JsonEventPrinter
-    from runtime.session import run_stream
+) -> list[RunOutcome]:
+    """Run the sources at once and print their events live; one source prints as before,
+    several label every line with its stream id."""
+    from runtime.console import JsonEventPrinter
+    from runtime.session import run_streams
 
-    printer = JsonEventPrinter() if as_json else EventPrinter()
+    ids = [f"stream-{i}" for i in range(len(sources))]
     if not as_json:
-        err.print(f"[dim]starting Vigil on {source} ({'paced' if paced else 'unpaced'})…[/dim]")
-    outcome = asyncio.run(
-        run_stream(
+        mode = "paced" if paced else "unpaced"
+        if len(sources) == 1:
+            err.print(f"[dim]starting Vigil on {sources[0]} ({mode})…[/dim]")
+        else:
+            named = ", ".join(f"{i} = {s}" for i, s in zip(ids, sources, strict=True))
+            err.print(f"[dim]starting Vigil on {len(sources)} streams: {named} ({mode})…[/dim]")
+    outcomes = asyncio.run(
+        run_streams(
             config,
-            source,
+            sources,
+            stream_ids=ids,
             paced=paced,
             asks=[_parse_ask(a) for a in asks],
             whens=whens,
-            on_event=printer,
+            on_event=JsonEventPrinter() if as_json else _printer(ids),
         )
     )
     if as_json:
-        return outcome
-    for text, condition in outcome.understood:
+        return outcomes
+    for text, condition in outcomes[0].understood:  # every stream got the same instructions
         if condition is None:
             err.print(f"[yellow]note[/yellow]: could not understand the instruction {text!r}")
-    answered = [r for r in outcome.responses if not r.cancelled]
-    stats = outcome.perception
-    err.print(
-        f"[dim]{len(answered)} answer(s); {len(outcome.observations)} observations, "
-        f"{len(outcome.utterances)} utterances over {stats.media_end if stats else 0:.1f}s "
-        f"of media in {outcome.wall_seconds:.1f}s (startup {outcome.startup_seconds:.1f}s)[/dim]"
-    )
-    if any(e.fatal for e in outcome.errors):
+    for outcome in outcomes:
+        answered = [r for r in outcome.responses if not r.cancelled]
+        stats = outcome.perception
+        label = f"{outcome.stream_id}: " if len(outcomes) > 1 else ""
+        err.print(
+            f"[dim]{label}{len(answered)} answer(s); {len(outcome.observations)} observations, "
+            f"{len(outcome.utterances)} utterances over {stats.media_end if stats else 0:.1f}s "
+            f"of media in {outcome.wall_seconds:.1f}s "
+            f"(startup {outcome.startup_seconds:.1f}s)[/dim]"
+        )
+    if any(e.fatal for outcome in outcomes for e in outcome.errors):
         raise typer.Exit(4)
-    return outcome
+    return outcomes
+
+
+def _printer(ids: list[str]) -> Callable[[Item], None]:
+    """The console printer: as it is for one stream; for several, one printer per stream (each
+    shows what changed in its own stream), every line labelled with the stream id."""
+    if len(ids) == 1:
+        return EventPrinter()
+    # Answers print whole, not token by token: tokens of several streams would share a line.
+    printers = {i: EventPrinter(out, show_tokens=False, label=i) for i in ids}
+    return lambda item: printers[item.stream_id](item)
 
 
 @app.command()
 def run(
-    source: Annotated[
-        str,
+    sources: Annotated[
+        list[str],
         typer.Argument(
-            help="A file or URL (rtsp://, http://), webcam:N or /dev/videoN, mic or mic:DEVICE."
+            metavar="SOURCE",
+            help="A file or URL (rtsp://, http://), webcam:N or /dev/videoN, mic or mic:DEVICE. "
+            "Give several to watch them at once: stream-0, stream-1, ... in the order given.",
+            show_default=False,
         ),
     ],
     ask: Annotated[
         list[str] | None,
         typer.Option(
-            "--ask", "-a", help="A question, optionally at a media time: 'How many people?@12'."
+            "--ask",
+            "-a",
+            help="A question, optionally at a media time: 'How many people?@12' "
+            "(asked on every stream).",
         ),
     ] = None,
     when: Annotated[
         list[str] | None,
         typer.Option(
-            "--when", "-w", help="A standing instruction, e.g. 'tell me when someone enters'."
+            "--when",
+            "-w",
+            help="A standing instruction, e.g. 'tell me when someone enters' (on every stream).",
         ),
     ] = None,
     unpaced: Annotated[
@@ -139,10 +171,15 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Watch and listen to SOURCE; print what is seen, heard and answered, live."""
+    """Watch and listen to each SOURCE; print what is seen, heard and answered, live.
+
+    Several sources play at once in one Ray cluster, each with its own perception, decision
+    and reaction (lines are labelled with the stream id); with models.encoder set they share
+    one vision encoder actor, which batches their frames (on a GPU when there is one).
+    """
     _play(
         _config(config, address),
-        source,
+        sources,
         asks=ask or [],
         whens=when or [],
         paced=not unpaced,
@@ -165,7 +202,9 @@ def demo(
         f"[dim]demo clip {clip.path}: {clip.duration:.0f}s of pedestrians; at "
         f"{clip.question_start:.1f}s someone asks {clip.question!r}[/dim]"
     )
-    outcome = _play(settings, str(clip.path), asks=[], whens=[], paced=not unpaced, as_json=False)
+    (outcome,) = _play(
+        settings, [str(clip.path)], asks=[], whens=[], paced=not unpaced, as_json=False
+    )
     if clip.people_walking is not None:
         answers = [r.text for r in outcome.responses if not r.cancelled]
         right = any(re.search(rf"\b{clip.people_walking}\b", text) for text in answers)

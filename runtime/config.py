@@ -62,6 +62,12 @@ class PerceptionConfig(_Section):
     clip_frames: int = Field(8, ge=1, description="uniform: analysed frames per clip.")
     clip_min_seconds: float = Field(2.0, ge=0)
     clip_max_seconds: float = Field(30.0, gt=0)
+    encoder_batch: int = Field(
+        8, ge=1, description="models.encoder: most frames (from all streams) per forward pass."
+    )
+    encoder_max_wait: float = Field(
+        0.02, ge=0, description="models.encoder: seconds a batch waits for frames of other streams."
+    )
 
 
 class DecisionConfig(_Section):
@@ -173,8 +179,13 @@ class RuntimeConfig(_Section):
     events: int = Field(
         1000, ge=10, description="Events held for the console before the oldest go."
     )
-    perception_cpus: float = Field(1.0, ge=0)
+    perception_cpus: float = Field(1.0, ge=0, description="CPUs per stream's perception actor.")
+    perception_gpus: float = Field(0.0, ge=0, description="GPUs per stream's perception actor.")
     reaction_cpus: float = Field(1.0, ge=0)
+    encoder_cpus: float = Field(1.0, ge=0, description="CPUs of the shared vision encoder actor.")
+    encoder_gpus: float = Field(
+        1.0, ge=0, description="GPUs of the shared vision encoder actor when the cluster has any."
+    )
 
 
 class VigilConfig(BaseSettings):

@@ -38,8 +38,16 @@ def _when(item: Item) -> str:
 class EventPrinter:
     """Human-readable live output."""
 
-    def __init__(self, console: Console | None = None, *, show_tokens: bool = True) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        show_tokens: bool = True,
+        label: str | None = None,
+    ) -> None:
+        """``label`` starts every line (the stream id, when several streams share a console)."""
         self.console = console or Console(highlight=False)
+        self._label = label
         self._last_seen = ""
         self._show_tokens = show_tokens and self.console.is_terminal
         self._streaming = False
@@ -95,7 +103,7 @@ class EventPrinter:
         if self._streaming:
             self.console.print()
             self._streaming = False
-        self.console.print(text)
+        self.console.print(f"[bold]{escape(self._label)}[/bold] {text}" if self._label else text)
 
 
 def _plain(item: Item) -> dict[str, Any]:

@@ -5,6 +5,11 @@
                   ▼           ▼   ▼         ▼
                memory ◀──── event hub ◀─────┘  (the driver reads the hub)
 
+Several streams run as several such graphs in one cluster. With ``models.encoder`` set, they
+share one :class:`SharedEncoder` actor that holds the vision model (on a GPU when the cluster
+has one) and batches frames across streams; everything else is per stream, as the reaction
+actor answers to one decision actor and reads one memory.
+
 Stages are plain classes; here they become actors with ``ray.remote``. Vigil starts a local
 Ray when none is running, or joins the cluster at ``runtime.ray_address``.
 """
@@ -12,6 +17,7 @@ Ray when none is running, or joins the cluster at ``runtime.ray_address``.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +25,11 @@ from typing import Any
 import ray
 
 from memory import MemoryStore
+from perception.encoders import CpuFrameEncoder
+from perception.encoders.batching import BatchStats
+from perception.video import VideoPerception
 from runtime.actors.decision import DecisionActor
+from runtime.actors.encoder import EncoderInfo, FrameEncoderActor, RemoteFrameEncoder
 from runtime.actors.hub import EventHub
 from runtime.actors.perception import PerceptionActor
 from runtime.actors.reaction import ReactionActor
@@ -34,11 +44,15 @@ from runtime.stages import (
     build_video_perception,
 )
 
-__all__ = ["StreamGraph", "ensure_ray"]
+__all__ = ["SharedEncoder", "StreamGraph", "cpus_needed", "ensure_ray", "shared_video_perception"]
 
 
-def ensure_ray(address: str | None) -> bool:
-    """Connect to Ray; returns True when this call started a local cluster (to shut it down)."""
+def ensure_ray(address: str | None, *, cpus: float = 0.0) -> bool:
+    """Connect to Ray; returns True when this call started a local cluster (to shut it down).
+
+    ``cpus``: what the actors to come ask for in all (see :func:`cpus_needed`), so that a local
+    cluster can place every one of them.
+    """
     if ray.is_initialized():
         return False
     if address is not None:
@@ -47,8 +61,16 @@ def ensure_ray(address: str | None) -> bool:
     # A private cluster for this process: token authentication guards shared clusters, and
     # logical CPUs above the core count let several light actors share a small machine.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=max(4, os.cpu_count() or 1), include_dashboard=False, log_to_driver=False)
+    logical = max(4, os.cpu_count() or 1, math.ceil(cpus))
+    ray.init(num_cpus=logical, include_dashboard=False, log_to_driver=False)
     return True
+
+
+def cpus_needed(config: VigilConfig, streams: int, *, shared_encoder: bool) -> float:
+    """Logical CPUs the actors of ``streams`` graphs (and a shared encoder) ask for."""
+    rt = config.runtime
+    shared = rt.encoder_cpus if shared_encoder else 0.0
+    return streams * (rt.perception_cpus + rt.reaction_cpus) + shared
 
 
 def _accelerator(config: VigilConfig) -> dict[str, Any]:
@@ -60,6 +82,62 @@ def _accelerator(config: VigilConfig) -> dict[str, Any]:
         "num_gpus": 1,
         "runtime_env": {"env_vars": {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"}},
     }
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEncoder:
+    """The one vision encoder actor that every stream's perception calls."""
+
+    actor: Any
+    info: EncoderInfo
+
+    @classmethod
+    async def start(cls, config: VigilConfig, paths: ModelPaths) -> SharedEncoder:
+        """Load ``paths.encoder`` in an actor with ``runtime.encoder_gpus`` GPUs when the
+        cluster has any (at most as many as it has), else on its CPUs."""
+        assert paths.encoder is not None  # resolve_model_paths prepared models.encoder
+        rt = config.runtime
+        gpus = min(rt.encoder_gpus, ray.cluster_resources().get("GPU", 0.0))
+        actor = (
+            ray.remote(FrameEncoderActor)
+            .options(num_cpus=rt.encoder_cpus, num_gpus=gpus)
+            .remote(
+                paths.encoder,
+                max_batch=config.perception.encoder_batch,
+                max_wait=config.perception.encoder_max_wait,
+            )
+        )
+        try:
+            info = await actor.ready.remote()
+        except BaseException:
+            ray.kill(actor)
+            raise
+        return cls(actor, info)
+
+    async def stats(self) -> BatchStats:
+        return await self.actor.stats.remote()
+
+    def stop(self) -> None:
+        ray.kill(self.actor)
+
+
+def shared_video_perception(
+    config: VigilConfig,
+    paths: ModelPaths,
+    encoder: SharedEncoder,
+    *,
+    stream_id: str,
+    paced: bool,
+) -> VideoPerception:
+    """The stream's video stage with its embeddings from the shared encoder; the stage's own
+    CPU encoder stays, for the counts, boxes and colours."""
+    remote = RemoteFrameEncoder(
+        encoder.actor,
+        stream_id=stream_id,
+        embedding_dim=encoder.info.embedding_dim,
+        detectors=CpuFrameEncoder(),
+    )
+    return build_video_perception(config, paths, paced=paced, encoder=remote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +153,28 @@ class StreamGraph:
 
     @classmethod
     async def start(
-        cls, config: VigilConfig, paths: ModelPaths, *, stream_id: str, source: str, paced: bool
+        cls,
+        config: VigilConfig,
+        paths: ModelPaths,
+        *,
+        stream_id: str,
+        source: str,
+        paced: bool,
+        encoder: SharedEncoder | None = None,
     ) -> StreamGraph:
-        """Create and connect the actors, and wait until every model is loaded."""
+        """Create and connect the actors, and wait until every model is loaded.
+
+        ``encoder``: the shared vision encoder to embed frames with (else a ``models.encoder``
+        loads inside this stream's perception actor).
+        """
         rt = config.runtime
+        video = (
+            functools.partial(
+                shared_video_perception, config, paths, encoder, stream_id=stream_id, paced=paced
+            )
+            if encoder is not None
+            else functools.partial(build_video_perception, config, paths, paced=paced)
+        )
         hub = ray.remote(EventHub).options(num_cpus=0).remote(rt.events)
         if config.memory.persistent:
             # Imported here: LanceDB and the text embedder take seconds to import.
@@ -112,12 +208,12 @@ class StreamGraph:
         )
         perception = (
             ray.remote(PerceptionActor)
-            .options(num_cpus=rt.perception_cpus)
+            .options(num_cpus=rt.perception_cpus, num_gpus=rt.perception_gpus)
             .remote(
                 stream_id=stream_id,
                 source=source,
                 paced=paced,
-                video=functools.partial(build_video_perception, config, paths, paced=paced),
+                video=video,
                 audio=functools.partial(build_audio_perception, config, paths),
                 clips=functools.partial(build_clip_segmenter, config),
                 decision=decision,

@@ -1,8 +1,9 @@
-"""Running one stream end to end: the driver side of the graph.
+"""Running streams end to end: the driver side of the graphs.
 
 ``run_stream`` builds the graph, registers the typed requests, plays the source and hands every
 event from the hub to ``on_event`` as it arrives (the CLI prints them; evaluation records
 them). It returns what happened, with the numbers the bench and the tests need.
+``run_streams`` does the same for several sources at once, one graph each, in one cluster.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ray.exceptions import RayError
 
 from runtime.actors.perception import PerceptionStats
 from runtime.config import VigilConfig
-from runtime.graph import StreamGraph, ensure_ray
+from runtime.graph import SharedEncoder, StreamGraph, cpus_needed, ensure_ray
 from runtime.sources import open_source
 from runtime.stages import ModelPaths, resolve_model_paths
 from vigil.errors import VigilError
@@ -31,7 +32,7 @@ from vigil.items import (
     new_id,
 )
 
-__all__ = ["RunOutcome", "run_stream"]
+__all__ = ["RunOutcome", "run_stream", "run_streams"]
 
 EventHandler = Callable[[Item], None]
 
@@ -80,55 +81,131 @@ async def run_stream(
     paths: ModelPaths | None = None,
 ) -> RunOutcome:
     """Play ``source`` through a fresh graph; ``asks`` are (question, media time) pairs."""
+    (outcome,) = await run_streams(
+        config,
+        [source],
+        stream_ids=[stream_id],
+        paced=paced,
+        asks=asks,
+        whens=whens,
+        on_event=on_event,
+        paths=paths,
+    )
+    return outcome
+
+
+async def run_streams(
+    config: VigilConfig,
+    sources: Sequence[str],
+    *,
+    stream_ids: Sequence[str] | None = None,
+    paced: bool = True,
+    asks: Sequence[tuple[str, float]] = (),
+    whens: Sequence[str] = (),
+    on_event: EventHandler | None = None,
+    paths: ModelPaths | None = None,
+) -> list[RunOutcome]:
+    """Play several sources at once, one graph each, in one Ray cluster; every stream gets the
+    same ``asks`` and ``whens``. Stream ids default to ``stream-0``, ``stream-1``, ...; events
+    of every stream go to ``on_event`` (their ``stream_id`` tells them apart). With
+    ``models.encoder`` set, the streams share one vision encoder actor."""
     started = time.monotonic()
+    ids = list(stream_ids or [f"stream-{i}" for i in range(len(sources))])
+    if len(ids) != len(sources) or len(set(ids)) != len(ids):
+        raise ValueError("one distinct stream id per source is required")
     paths = paths or resolve_model_paths(config)
     if config.runtime.ray_address is None:  # on a cluster the device may live on another node
-        await _probe(source, stream_id)
-    owns_ray = ensure_ray(config.runtime.ray_address)
-    outcome = RunOutcome(stream_id)
+        for source, stream_id in zip(sources, ids, strict=True):
+            await _probe(source, stream_id)
+    shared = paths.encoder is not None
+    cpus = cpus_needed(config, len(sources), shared_encoder=shared)
+    owns_ray = ensure_ray(config.runtime.ray_address, cpus=cpus)
+    encoder: SharedEncoder | None = None
+    graphs: list[StreamGraph] = []
     try:
-        graph = await StreamGraph.start(
-            config, paths, stream_id=stream_id, source=source, paced=paced
-        )
-    except BaseException as error:
-        if owns_ray:
-            ray.shutdown()
-        _raise_vigil_cause(error)
-        raise
-    try:
-        requests = [
-            Request(
-                stream_id=stream_id,
-                media_time=0.0,
-                request_id=new_id(),
-                kind="instruction",
-                text=text,
-            )
-            for text in whens
-        ] + [
-            Request(
-                stream_id=stream_id, media_time=at, request_id=new_id(), kind="question", text=text
-            )
-            for text, at in asks
-        ]
-        if requests:
-            await graph.decision.submit.remote(requests)
-        outcome.understood = [
-            (u.request.text, u.condition) for u in await graph.decision.understood.remote()
-        ]
-        if config.memory.persistent:  # voices (and names) learnt in earlier sessions
-            await graph.perception.restore_speakers.remote(await graph.memory.voices.remote())
-        outcome.startup_seconds = time.monotonic() - started
-        played = graph.perception.run.remote()
-        await _pump(graph, played, outcome, on_event)
-        outcome.perception = await played
-        if config.memory.persistent:
-            await graph.memory.keep_voices.remote(await graph.perception.speakers.remote())
-            outcome.session_summary = await graph.memory.end_session.remote()
+        try:
+            if shared:
+                encoder = await SharedEncoder.start(config, paths)
+            graphs = await _start_graphs(config, paths, sources, ids, paced, encoder)
+        except BaseException as error:
+            _raise_vigil_cause(error)
+            raise
+        runs = [_play(config, graph, asks, whens, on_event, started) for graph in graphs]
+        return list(await asyncio.gather(*runs))
     finally:
-        graph.stop()
+        for graph in graphs:
+            graph.stop()
+        if encoder is not None:
+            encoder.stop()
         if owns_ray:
             ray.shutdown()
+
+
+async def _start_graphs(
+    config: VigilConfig,
+    paths: ModelPaths,
+    sources: Sequence[str],
+    ids: Sequence[str],
+    paced: bool,
+    encoder: SharedEncoder | None,
+) -> list[StreamGraph]:
+    """Every stream's graph, started at once; if one fails, the others are stopped."""
+    started = await asyncio.gather(
+        *(
+            StreamGraph.start(
+                config, paths, stream_id=stream_id, source=source, paced=paced, encoder=encoder
+            )
+            for source, stream_id in zip(sources, ids, strict=True)
+        ),
+        return_exceptions=True,
+    )
+    graphs = [g for g in started if isinstance(g, StreamGraph)]
+    failed = [g for g in started if isinstance(g, BaseException)]
+    if failed:
+        for graph in graphs:
+            graph.stop()
+        raise failed[0]
+    return graphs
+
+
+async def _play(
+    config: VigilConfig,
+    graph: StreamGraph,
+    asks: Sequence[tuple[str, float]],
+    whens: Sequence[str],
+    on_event: EventHandler | None,
+    started: float,
+) -> RunOutcome:
+    """Register the typed requests, play the stream to its end, and collect what it produced."""
+    stream_id = graph.stream_id
+    outcome = RunOutcome(stream_id)
+    requests = [
+        Request(
+            stream_id=stream_id,
+            media_time=0.0,
+            request_id=new_id(),
+            kind="instruction",
+            text=text,
+        )
+        for text in whens
+    ] + [
+        Request(stream_id=stream_id, media_time=at, request_id=new_id(), kind="question", text=text)
+        for text, at in asks
+    ]
+    if requests:
+        await graph.decision.submit.remote(requests)
+    outcome.understood = [
+        (u.request.text, u.condition) for u in await graph.decision.understood.remote()
+    ]
+    if config.memory.persistent:  # voices (and names) learnt in earlier sessions
+        await graph.perception.restore_speakers.remote(await graph.memory.voices.remote())
+    outcome.startup_seconds = time.monotonic() - started
+    played = graph.perception.run.remote()
+    await _pump(graph, played, outcome, on_event)
+    outcome.perception = await played
+    if config.memory.persistent:
+        await graph.memory.keep_voices.remote(await graph.perception.speakers.remote())
+        outcome.session_summary = await graph.memory.end_session.remote()
     outcome.wall_seconds = time.monotonic() - started
     return outcome
 

@@ -77,14 +77,22 @@ def _uses_local_llm(config: VigilConfig) -> bool:
 
 
 def build_video_perception(
-    config: VigilConfig, paths: ModelPaths, *, paced: bool = True
+    config: VigilConfig,
+    paths: ModelPaths,
+    *,
+    paced: bool = True,
+    encoder: FrameEncoder | None = None,
 ) -> VideoPerception:
-    """The video stage; unpaced, it waits for OCR so that text keeps its live media timing."""
+    """The video stage; unpaced, it waits for OCR so that text keeps its live media timing.
+
+    ``encoder`` replaces the one ``paths`` names (the graph passes the shared encoder's facade).
+    """
     options = config.perception
-    encoder: FrameEncoder = CpuFrameEncoder()
-    if paths.encoder is not None:
-        encoder = TorchFrameEncoder(paths.encoder)
-        encoder.load()
+    if encoder is None:
+        encoder = CpuFrameEncoder()
+        if paths.encoder is not None:
+            encoder = TorchFrameEncoder(paths.encoder)
+            encoder.load()
     return VideoPerception(
         encoder,
         TextReader() if options.ocr else None,

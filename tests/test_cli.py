@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,41 @@ def test_invalid_setting() -> None:
     assert result.returncode == ConfigError.exit_code
     (line,) = error_lines(result)
     assert "reaction.max_tokens" in line
+
+
+def test_run_help_says_several_sources_play_at_once() -> None:
+    result = vigil("run", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Give several to watch them at once" in result.stdout
+    assert "SOURCE" in result.stdout
+
+
+@pytest.mark.slow
+def test_two_sources_play_at_once_with_labelled_events(
+    tmp_path: Path,
+    tiny_clip: Path,
+) -> None:
+    """Both streams' events appear, each line labelled with its stream id; their frames are
+    embedded by the one shared encoder actor (the tiny CLIP as models.encoder)."""
+    from evaluation.demo import build_clip
+    from evaluation.samples import sample_video
+
+    clips = [
+        build_clip(sample_video("vtest.avi"), tmp_path / f"{i}.mp4", start=8.0 * i, duration=2.0)
+        for i in range(2)
+    ]
+    settings = {
+        "VIGIL_MODELS__ENCODER": str(tiny_clip),
+        "VIGIL_PERCEPTION__OCR": "false",
+        "VIGIL_PERCEPTION__SPEAKERS": "false",
+    }
+    result = vigil("run", *map(str, clips), "--unpaced", env=settings)
+    assert result.returncode == 0, result.stderr
+    assert f"stream-0 = {clips[0]}" in result.stderr and f"stream-1 = {clips[1]}" in result.stderr
+    lines = result.stdout.splitlines()
+    for stream_id in ("stream-0", "stream-1"):
+        mine = [line for line in lines if line.startswith(f"{stream_id} ")]
+        assert any("sees" in line for line in mine), result.stdout
+        assert any("end of stream" in line for line in mine), result.stdout
+        summary = re.search(rf"{stream_id}: 0 answer\(s\); (\d+) observations", result.stderr)
+        assert summary is not None and int(summary.group(1)) >= 2, result.stderr

@@ -16,28 +16,6 @@ from vigil.errors import ModelError
 
 
 @pytest.fixture(scope="module")
-def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer CLIP with 16-d image features, saved the way a downloaded model is."""
-    import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
-
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "vocab_size": 100},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
-        projection_dim=16,
-    )  # fmt: skip
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    CLIPModel(config).save_pretrained(folder)
-    CLIPImageProcessor(
-        size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}
-    ).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
     images = read_frames(VTEST, {0, 10, 400})
     return [images[0], images[10], images[400]]

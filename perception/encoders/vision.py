@@ -26,7 +26,19 @@ from perception.encoders.base import FrameFeatures
 from perception.encoders.cpu import CpuEncoderOptions, CpuFrameEncoder
 from vigil.errors import ModelError
 
-__all__ = ["TorchFrameEncoder"]
+__all__ = ["TorchFrameEncoder", "with_embedding"]
+
+
+def with_embedding(
+    detected: FrameFeatures | None, embedding: np.ndarray, seconds: float
+) -> FrameFeatures:
+    """The detectors' features with a vision model's embedding in place of theirs (or the
+    embedding alone, with no counts, when no detectors ran). Shared by the in-process encoder
+    and the runtime's facade over the shared encoder actor, so both give the same features."""
+    if detected is None:
+        return FrameFeatures(people=0, faces=0, colours=(), embedding=embedding, seconds=seconds)
+    timings = {**detected.timings, "embedding": seconds}
+    return replace(detected, embedding=embedding, timings=timings)
 
 
 class TorchFrameEncoder:
@@ -87,18 +99,13 @@ class TorchFrameEncoder:
         started = time.perf_counter()
         embeddings = self._embed(images)
         seconds = (time.perf_counter() - started) / len(images)
-        results = []
-        for image, embedding in zip(images, embeddings, strict=True):
-            if self._detectors is not None:
-                features = self._detectors.encode(image)
-                timings = {**features.timings, "embedding": seconds}
-                features = replace(features, embedding=embedding, timings=timings)
-            else:
-                features = FrameFeatures(
-                    people=0, faces=0, colours=(), embedding=embedding, seconds=seconds
-                )
-            results.append(features)
-        return results
+        detectors = self._detectors
+        return [
+            with_embedding(
+                detectors.encode(image) if detectors is not None else None, embedding, seconds
+            )
+            for image, embedding in zip(images, embeddings, strict=True)
+        ]
 
     def _embed(self, images: list[np.ndarray]) -> np.ndarray:
         import torch
