@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from memory.lancedb_store import LanceStore, StoreOptions
 from memory.retrieval import RetrievalConfig, rank
 from memory.schema import EMBEDDING_DIM, MemoryRecord
 from memory.scope import Scope
-from vigil.errors import ConfigError
+from vigil.errors import BackendError, ConfigError
 
 RNG = np.random.default_rng(3)
 
@@ -109,7 +110,8 @@ def test_delete_removes_rows_files_and_old_versions(store: LanceStore, tmp_path:
 
 
 def test_ann_index_is_built_past_the_threshold(tmp_path: Path) -> None:
-    store = LanceStore(tmp_path / "mem", StoreOptions(index_threshold=600, compact_every=10_000))
+    options = StoreOptions(index_threshold=600, compact_every=10_000, exact_below=0)
+    store = LanceStore(tmp_path / "mem", options)
     records = [rec(text=f"row {i}", speaker=f"p{i % 4}") for i in range(700)]
     store.add(records[:300])
     store.maintain()
@@ -126,21 +128,70 @@ def test_ann_index_follows_rows_not_calls(tmp_path: Path) -> None:
     """Big batches never reached ``compact_every`` calls, and a reopened store started counting
     again, so a table could pass the threshold (or outgrow its index) without ever indexing."""
     options = StoreOptions(
-        index_threshold=400, regrow_factor=2.0, compact_every=10_000, maintain_every_rows=10**9
+        index_threshold=400,
+        regrow_factor=2.0,
+        compact_every=10_000,
+        maintain_every_rows=10**9,
+        exact_below=0,
     )
     store = LanceStore(tmp_path / "mem", options)
     records = [rec(text=f"row {i}", speaker=f"p{i % 4}") for i in range(900)]
     store.add(records[:300])
+    store.settle()
     assert not store.has_vector_index()
-    store.add(records[300:450])  # past the threshold: indexed by this write, no maintain call
+    store.add(records[300:450])  # past the threshold: indexed after this write, no maintain call
+    store.settle()
     assert store.has_vector_index()
+    store.close()
     reopened = LanceStore(tmp_path / "mem", options)
     reopened.add(records[450:900])  # twice the 450 rows it was trained on: retrained
+    reopened.settle()
     names = [i.name for i in reopened.table.list_indices() if i.columns == ["vector"]]
     assert names == ["vector_idx_900"]
     hits = reopened.vector_search(Scope(tenant="a", speakers=("p2",)), records[802].vector, 4)
     assert hits[0][0].id == records[802].id
     assert all(r.speaker == "p2" for r, _ in hits)
+
+
+def test_narrow_scopes_are_searched_exactly(tmp_path: Path) -> None:
+    """One speaker's rows are a sliver of the table: an ANN index probing one partition of 30
+    would miss most of them, so the store scores every row in such a scope."""
+    options = StoreOptions(index_threshold=900, nprobes=1, exact_below=50)
+    store = LanceStore(tmp_path / "mem", options)
+    rare = [rec(speaker="rare") for _ in range(12)]
+    store.add([rec(speaker="common") for _ in range(900)] + rare)
+    store.settle()
+    assert store.has_vector_index()
+    query = vec(5)
+    hits = store.vector_search(Scope(tenant="a", speakers=("rare",)), query, 5)
+    best = sorted(rare, key=lambda r: -float(np.dot(r.vector, query)))[:5]
+    assert [r.id for r, _ in hits] == [r.id for r in best]
+    assert [s for _, s in hits] == pytest.approx([float(np.dot(r.vector, query)) for r in best])
+
+
+def test_maintenance_runs_off_the_write_path_and_its_failure_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=1))
+    optimize = store.table.optimize
+
+    def broken(**kwargs: object) -> None:
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr(store.table, "optimize", broken)
+    with caplog.at_level(logging.ERROR, logger="memory.lancedb_store"):
+        assert store.add([rec(text="kept despite the failed compaction")]) == 1
+        store.settle()
+    assert "memory maintenance failed" in caplog.text
+    monkeypatch.setattr(store.table, "optimize", optimize)
+    store.add([rec(text="second")])  # the next pass folds both commits into the indices
+    store.settle()
+    (text_index,) = (i for i in store.table.list_indices() if i.columns == ["text"])
+    assert (text_index.num_indexed_rows, text_index.num_unindexed_rows) == (2, 0)
+    assert store.count(Scope(tenant="a")) == 2
+    store.close()
+    with pytest.raises(BackendError):
+        store.add([rec()])
 
 
 def test_clamp_keeps_between_k_min_and_k_max_above_threshold() -> None:
