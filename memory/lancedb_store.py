@@ -106,6 +106,7 @@ class LanceStore:
         self._trained_rows = self._vector_index_rows()
         self._counters = threading.Lock()
         self._maintenance = threading.Lock()
+        self._fts = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-maintain")
         self._pass: Future[None] | None = None
         self._pass_queued = False
@@ -276,8 +277,15 @@ class LanceStore:
             purge(self.table)
 
     def _ensure_fts(self) -> None:
-        if not any(index.columns == ["text"] for index in self.table.list_indices()):
-            self.table.create_index("text", config=FTS(), replace=True)
+        """Build the full-text index on first need; two searches at once build it once."""
+        with self._fts:
+            if any(index.columns == ["text"] for index in self.table.list_indices()):
+                return
+            try:
+                self.table.create_index("text", config=FTS(), replace=True)
+            except RuntimeError as error:  # another process built it meanwhile
+                if "commit conflict" not in str(error).lower():
+                    raise
 
     def _ensure_indices(self, rows: int) -> None:
         """Bitmap indices on the filter columns (prefiltered searches then read a few bitmaps,

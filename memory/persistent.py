@@ -18,6 +18,7 @@ from memory.retrieval import Hit, RetrievalConfig, Retriever
 from memory.schema import Kind, MemoryRecord
 from memory.scope import Scope, check_id
 from memory.sessions import Summariser, extractive_summary, link_related, session_unit
+from memory.shown import shown_by
 from memory.speakers import SpeakerBook
 from vigil.items import Item
 
@@ -117,10 +118,17 @@ class PersistentMemory:
         and store it."""
         scope = Scope(tenant=tenant, sessions=(session,))
         items = [r for r in await asyncio.to_thread(self.store.rows, scope) if r.kind != "session"]
+        names = self.speakers.names(tenant)
+        for shown in shown_by(items, names):
+            items.append(
+                await self.note(
+                    tenant, shown.stream, session, "observation", shown.text,
+                    speaker=shown.speaker, t0=shown.t,
+                )
+            )  # fmt: skip
         summary = await self.summariser(items)
         vector = (await asyncio.to_thread(self.embedder.embed, [summary]))[0]
         links = await asyncio.to_thread(link_related, self.store, tenant, session, vector)
-        names = self.speakers.names(tenant)
         unit = session_unit(tenant, stream, session, summary, vector, items, links, names)
         await asyncio.to_thread(self.store.add, [unit])
         return unit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,13 @@ def test_full_text_and_recency_reorder_equal_vectors() -> None:
     hits = rank([(old, 0.5), (new, 0.5), (named, 0.5)], [(named, 7.0)], query, config, now=1000.0)
     assert [h.record.text for h in hits] == ["z", "y", "x"]
     assert hits[0].text_score == 1.0
+
+
+def test_concurrent_first_text_searches_build_the_index_once(store: LanceStore) -> None:
+    """Two questions recalled at once used to race to create the full-text index."""
+    store.add([rec(text=f"the locker code is {n}") for n in range(20)])
+    scope = Scope(tenant="a")
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: store.text_search(scope, "locker", 5), range(4)))
+    assert all(len(hits) == 5 for hits in found)
+    assert sum(index.columns == ["text"] for index in store.table.list_indices()) == 1
