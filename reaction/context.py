@@ -214,9 +214,8 @@ def build_messages(
         fields["question"] = request.text
     asked = template.format(**fields)
     if recalled:
-        # Best last: a small model leans on the line nearest the question.
-        earlier = "\n".join(f"- {text.strip()}" for text in reversed(recalled))
-        asked = f"From earlier sessions (most relevant last):\n{earlier}\n\n{asked}"
+        earlier = "\n".join(f"- {text.strip()}" for text in recalled)
+        asked = f"From earlier sessions:\n{earlier}\n\n{asked}"
     # The request may take more than its reserve; the timeline then gives way.
     state = _state(
         [o for o in observations if o.media_time <= cutoff],

@@ -187,14 +187,3 @@ def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
     )
     assert prefix[0] == messages[0]
     assert messages[1].content.startswith(prefix[1].content + "\n\nQuestion from")
-
-
-def test_recalled_lines_come_best_last_just_before_the_question() -> None:
-    trigger = question("What did Alice say her code was?", 5.0)
-    messages = build_messages(
-        trigger, observations=(), utterances=(), answers=(), budget_tokens=700,
-        recalled=["Alice: my code is 417", "Bob: my bag is blue"],
-    )  # fmt: skip
-    prompt = messages[1].content
-    best = prompt.index("- Alice: my code is 417")
-    assert prompt.index("- Bob: my bag is blue") < best < prompt.index("What did Alice say")
