@@ -22,7 +22,6 @@ from vigil.items import Observation
 __all__ = ["FEATURES", "Target", "features"]
 
 _QUOTED = re.compile(r"[\"“‘]([^\"”’]+)[\"”’]")
-_COUNT = re.compile(r"(\d+)\s+(?:or more\s+)?(?:people|persons|pedestrians)", re.IGNORECASE)
 
 FEATURES = (
     "text_match",
@@ -61,14 +60,16 @@ class Target:
         lowered = instruction.lower()
         event = re.split(r",\s*(?:output|say|reply|answer|tell)\b", instruction)[0]
         quoted = _QUOTED.search(event)
-        count = _COUNT.search(lowered)
+        condition = parse_condition(instruction)
+        # the count the rules read ("five people", "more than 3 people"), not a second parser
+        kind = condition.kind if condition else ""
         return cls(
             text=quoted.group(1).strip().lower() if quoted else None,
             colours=tuple(c for c in COLOUR_WORDS if re.search(rf"\b{c}\b", event.lower())),
-            people=int(count.group(1)) if count else None,
+            people=int(kind.removeprefix("people>=")) if kind.startswith("people>=") else None,
             faces=bool(re.search(r"\bfaces?\b", lowered)),
             cut=bool(re.search(r"\bscene changes?\b|\bcut\b", lowered)),
-            condition=parse_condition(instruction),
+            condition=condition,
         )
 
 
