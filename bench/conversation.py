@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
 
@@ -54,6 +53,7 @@ from memory.schema import KINDS, MemoryRecord
 from memory.scope import Scope
 from runtime.actors.memory import LongTermMemoryActor
 from runtime.config import VigilConfig, load_config
+from runtime.graph import ensure_ray
 from runtime.session import RunOutcome
 
 TENANT = "office"
@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/bench-conversation.json"))
     args = parser.parse_args()
     live = QUESTIONS if args.live == "all" else tuple(q for q in QUESTIONS if q.live)
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    owns = ensure_ray(None)  # the runtime's own start-up, as every run makes it
     try:
         with tempfile.TemporaryDirectory(prefix="vigil-conversation-") as tmp:
             folder = args.keep or Path(tmp)
@@ -224,7 +224,8 @@ def main() -> None:
             config = load_config(memory={"path": str(folder / "memory"), "tenant": TENANT})
             result = asyncio.run(measure(config, folder, live))
     finally:
-        ray.shutdown()
+        if owns:
+            ray.shutdown()
     result["summary"] = summary(result, config.memory.recall_lines)
     result["cpus"] = os.cpu_count()
     report(result)
