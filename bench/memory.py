@@ -40,7 +40,8 @@ from rich.progress import Progress
 
 os.environ.setdefault("LANCE_LOG", "error")  # one deprecation warning per exact query otherwise
 
-from memory.lancedb_store import LanceStore, StoreOptions, purge
+from memory.lancedb_store import LanceStore, StoreOptions
+from memory.layout import purge
 from memory.schema import EMBEDDING_DIM, MemoryRecord
 from memory.scope import Scope
 
@@ -135,7 +136,7 @@ def du(path: Path) -> int:
 def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -> dict[str, object]:
     rng = np.random.default_rng(7)
     centres = unit(rng.standard_normal((max(10, size // PER_TOPIC), EMBEDDING_DIM)))
-    store = LanceStore(root, StoreOptions(index_type=args.index))
+    store = LanceStore(root, StoreOptions(index_type=args.index, rerank_rows=args.rerank_rows))
     task = progress.add_task(f"ingest {size:,}", total=size)
     ingest_s = 0.0
     began = time.perf_counter()
@@ -200,7 +201,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--index", default="ivf_rq", choices=["ivf_rq", "ivf_pq", "ivf_hnsw_sq"])
+    defaults = StoreOptions()
+    parser.add_argument("--index", default=defaults.index_type, choices=["ivf_sq", "ivf_rq"])
+    parser.add_argument(
+        "--rerank-rows",
+        type=int,
+        default=defaults.rerank_rows,
+        help="ANN candidates re-ranked on full vectors (ivf_rq needs about 400)",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/bench-memory.json"))
     args = parser.parse_args()
     results = []
@@ -215,6 +223,7 @@ def main() -> None:
     report = {
         "machine": f"{psutil.cpu_count()} cores, shared",
         "index": args.index,
+        "rerank_rows": args.rerank_rows,
         "sizes": results,
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")

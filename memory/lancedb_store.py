@@ -3,27 +3,28 @@
 A write is acknowledged (``add`` returns) only after LanceDB has committed a new table version,
 so what was acknowledged survives a crash of the process. Appends from several threads or
 processes are safe: LanceDB commits them optimistically and retries on conflict. Each commit
-leaves a small fragment behind, so ``maintain`` compacts them, folds new rows into the indices
-and prunes old versions. It runs every ``compact_every`` writes or ``maintain_every_rows`` rows,
-and as soon as the table needs its ANN index (re)built: the first time it passes
-``index_threshold`` rows (below that an exact scan is fast and always right), and again whenever
-it has grown ``regrow_factor`` times past the size the index was trained on, since IVF partitions
-trained on a small table grow too big to scan quickly. The decision counts rows, not calls: a
-store written in big batches, or reopened often, would otherwise never reach the call count
-that triggered it. The index name records the rows it was trained on, so a reopened store knows.
-Maintenance runs on one background thread, not in ``add``: compaction rewrites every fragment
-under LanceDB's target size (a million rows), so its cost grows with the table, and a writer
-whose rows are committed should neither wait for it nor see it fail (a failure is logged, and
-a later pass retries). Writes that arrive during a pass schedule one more pass, which then
-covers all of them. ``settle`` waits for the passes scheduled so far; ``close`` also stops the
-thread. Deletion compacts and prunes at once, so forgotten rows leave no copy in older versions.
+leaves a small fragment behind, so ``maintain`` sorts the new rows by scope, compacts small
+fragments, folds new rows into the indices and prunes old versions (see :mod:`memory.layout`).
+It runs every ``compact_every`` writes or ``maintain_every_rows`` rows, and as soon as the table
+needs its ANN index (re)built: the first time it passes ``index_threshold`` rows (below that an
+exact scan is fast and always right), and again whenever it has grown ``regrow_factor`` times
+past the size the index was trained on, since IVF partitions trained on a small table grow too
+big to scan quickly, or once it has more than ``max_index_segments`` delta segments to search.
+The decision counts rows, not calls: a store written in big batches, or reopened often, would
+otherwise never reach the call count that triggered it. The index name records the rows it
+was trained on, so a reopened store knows. Maintenance runs on one
+background thread, not in ``add``: a writer whose rows are committed should neither wait for
+it nor see it fail (a failure is logged, and a later pass retries). Writes that arrive during
+a pass schedule one more pass, which then covers all of them. ``settle`` waits for the passes
+scheduled so far; ``close`` also stops the thread. Deletion compacts and prunes at once, so
+forgotten rows leave no copy in older versions.
 
 A vector search whose scope matches few rows (one speaker of one tenant) is answered exactly:
 the ANN index probes a few partitions of the whole table, which hold only a handful of such
-rows, while the bitmap indices find all of them in a millisecond and reading a few thousand
-vectors is affordable (not many more: the rows lie scattered over the table). Broader scopes
-use the index, re-ranking a fixed number of candidates on full vectors: 1-bit RaBitQ codes
-cannot tell apart close neighbours, which is where recall was lost.
+rows, while the bitmap indices find all of them in a millisecond, and since maintenance keeps
+a scope's rows side by side, reading their vectors is quick. Broader scopes use the index:
+IVF with 8-bit scalar codes, whose distances are close enough that re-ranking a few dozen
+candidates on full vectors recovers exact order (1-bit RaBitQ codes needed 400).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import logging
 import math
 import shutil
 import threading
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,15 +41,15 @@ from pathlib import Path
 
 import lancedb
 import numpy as np
-from lancedb.index import FTS, Bitmap, IvfHnswSq, IvfPq, IvfRq
+from lancedb.index import FTS, Bitmap, IvfRq, IvfSq
 from lancedb.query import LanceVectorQueryBuilder
-from lancedb.table import LanceTable
 
+from memory.layout import cluster_new_rows, compact, latest, prune, purge, refresh_indices
 from memory.schema import SCHEMA, MemoryRecord, from_arrow, to_arrow
 from memory.scope import Scope, check_id
 from vigil.errors import BackendError
 
-__all__ = ["LanceStore", "StoreOptions", "purge"]
+__all__ = ["LanceStore", "StoreOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +66,25 @@ class StoreOptions:
 
     index_threshold: int = 50_000
     regrow_factor: float = 4.0
-    # "ivf_rq" (1-bit RaBitQ codes, re-ranked on full vectors) trains in seconds where
-    # "ivf_pq" takes minutes at 100k rows on two cores; "ivf_hnsw_sq" is slower still
-    index_type: str = "ivf_rq"
-    nprobes: int = 20  # of about sqrt(rows) partitions; 40 gained no recall at 300k rows
+    # at 1M rows both train in about 40 s on two cores, where "ivf_pq" takes minutes at 100k
+    # and "ivf_hnsw_sq" 220 s at 1M; "ivf_sq" codes are 8 times larger than "ivf_rq"'s 1-bit
+    # codes but rank well enough to re-rank a few dozen rows instead of 400
+    index_type: str = "ivf_sq"
+    nprobes: int = 20  # of about sqrt(rows) partitions; 40 gained no recall at 1M rows
     # ANN candidates re-ranked on full vectors, whatever the limit: with 500 near neighbours
-    # to a topic, 160 gave recall@10 0.79 at 100k rows, 400 gave 0.98
-    rerank_rows: int = 400
-    # scopes matching fewer rows are searched exactly: reading 250 scattered rows took 25 ms at
-    # 100k rows, 10,000 took 140 ms
+    # to a topic, "ivf_sq" reached recall@10 1.0 at 1M rows with 20; "ivf_rq" needs 400
+    rerank_rows: int = 56
+    # scopes matching fewer rows are searched exactly (their rows lie in runs, see
+    # memory.layout): 2,500 rows of one speaker at 1M rows read in a few milliseconds
     exact_below: int = 5_000
     compact_every: int = 512
     maintain_every_rows: int = 100_000
+    # each maintenance pass indexes new rows as a delta segment of the ANN index (see
+    # memory.layout.refresh_indices); past this many the index is retrained in one piece
+    max_index_segments: int = 4
+    # compaction merges fragments up to this size and leaves bigger ones alone
+    fragment_rows: int = 131_072
     keep_versions_for: timedelta = timedelta(minutes=5)
-
-
-def purge(table: LanceTable) -> None:
-    """Compact ``table`` and drop every older version, so deleted rows leave no copy on disk.
-
-    LanceDB warns that a reader still on an older version then fails: a price paid only when
-    something is forgotten, which is the point of forgetting."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        table.optimize(cleanup_older_than=timedelta(0))
 
 
 class LanceStore:
@@ -218,18 +214,30 @@ class LanceStore:
     # --- maintenance --------------------------------------------------------------------------
 
     def maintain(self) -> None:
-        """Compact small fragments, refresh indices, prune old versions; build the ANN and
-        filter indices once the table is big enough. Runs now, in the calling thread."""
+        """Sort new rows by scope, index them, build the ANN and filter indices once the table
+        is big enough, compact small fragments and prune old versions. Runs now, in the
+        calling thread."""
         with self._maintenance:
             with self._counters:
                 self._writes = self._new_rows = 0
+            # before any index covers the new rows, which fixes their addresses; whatever is
+            # committed from here on stays unsorted until the next pass if an index covers it,
+            # so the indices come next, and the slow compaction last
+            sorted_version = cluster_new_rows(
+                latest(self.table), group_rows=self.options.maintain_every_rows
+            )
+            self.table.checkout_latest()
             self._ensure_fts()
-            self.table.optimize(cleanup_older_than=self.options.keep_versions_for)
+            refresh_indices(sorted_version)
+            self.table.checkout_latest()
             rows = self.table.count_rows()
             with self._counters:
                 self._rows = rows
             if rows >= self.options.index_threshold:
                 self._ensure_indices(rows)
+            compact(latest(self.table), fragment_rows=self.options.fragment_rows)
+            prune(latest(self.table), self.options.keep_versions_for)
+            self.table.checkout_latest()
 
     def settle(self) -> None:
         """Wait until the maintenance passes scheduled so far have finished."""
@@ -261,9 +269,20 @@ class LanceStore:
     def has_vector_index(self) -> bool:
         return any(index.columns == ["vector"] for index in self.table.list_indices())
 
+    def _vector_index_names(self) -> list[str]:
+        return [index.name for index in self.table.list_indices() if index.columns == ["vector"]]
+
+    def _vector_index_segments(self) -> int:
+        """The trained index plus the deltas added since (each one more search per query)."""
+        return sum(
+            len(index.segments)
+            for index in latest(self.table).describe_indices()
+            if index.name.startswith(_VECTOR_INDEX)
+        )
+
     def _vector_index_rows(self) -> int:
         """Rows the current ANN index was trained on (0: none, or one this store did not name)."""
-        names = [i.name for i in self.table.list_indices() if i.columns == ["vector"]]
+        names = self._vector_index_names()
         trained = [n.removeprefix(_VECTOR_INDEX) for n in names if n.startswith(_VECTOR_INDEX)]
         return max((int(t) for t in trained if t.isdigit()), default=0)
 
@@ -274,7 +293,7 @@ class LanceStore:
 
     def _purge(self) -> None:
         with self._maintenance:
-            purge(self.table)
+            purge(self.table, fragment_rows=self.options.fragment_rows)
 
     def _ensure_fts(self) -> None:
         """Build the full-text index on first need; two searches at once build it once."""
@@ -295,9 +314,13 @@ class LanceStore:
             if (column,) not in indexed:
                 self.table.create_index(column, config=Bitmap())
         self._trained_rows = self._vector_index_rows()
-        if self._trained_rows and rows < self._next_index_build():
+        if (
+            self._trained_rows
+            and rows < self._next_index_build()
+            and self._vector_index_segments() <= self.options.max_index_segments
+        ):
             return
-        old = [i.name for i in self.table.list_indices() if i.columns == ["vector"]]
+        old = self._vector_index_names()
         name = f"{_VECTOR_INDEX}{rows}"
         self.table.create_index("vector", config=self._vector_config(rows), name=name)
         if name not in {i.name for i in self.table.list_indices()}:
@@ -307,7 +330,7 @@ class LanceStore:
                 self.table.drop_index(stale)
         self._trained_rows = rows
 
-    def _vector_config(self, rows: int) -> IvfRq | IvfPq | IvfHnswSq:
+    def _vector_config(self, rows: int) -> IvfSq | IvfRq:
         """About sqrt(rows) partitions; k-means on 64 samples per partition for 20 rounds,
         which trains in seconds and loses little against 256 samples and 50 rounds."""
         ivf = {
@@ -317,10 +340,8 @@ class LanceStore:
             "max_iterations": 20,
         }
         match self.options.index_type:
+            case "ivf_sq":
+                return IvfSq(**ivf)
             case "ivf_rq":
                 return IvfRq(**ivf)
-            case "ivf_pq":
-                return IvfPq(**ivf, num_sub_vectors=48)
-            case "ivf_hnsw_sq":
-                return IvfHnswSq(**ivf)
         raise ValueError(f"unknown index type {self.options.index_type!r}")

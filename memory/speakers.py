@@ -15,7 +15,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from memory.lancedb_store import purge
+from memory.layout import purge
 from memory.scope import Scope, check_id
 
 __all__ = ["Speaker", "SpeakerBook"]

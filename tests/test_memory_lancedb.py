@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memory import lancedb_store
 from memory.lancedb_store import LanceStore, StoreOptions
+from memory.layout import latest
 from memory.retrieval import RetrievalConfig, rank
 from memory.schema import EMBEDDING_DIM, MemoryRecord
 from memory.scope import Scope
@@ -170,21 +172,94 @@ def test_narrow_scopes_are_searched_exactly(tmp_path: Path) -> None:
     assert [s for _, s in hits] == pytest.approx([float(np.dot(r.vector, query)) for r in best])
 
 
+def row_addresses(store: LanceStore, where: str) -> list[int]:
+    found = store.table.search().where(where).with_row_id(True).select(["id"]).limit(None)
+    return sorted(found.to_arrow()["_rowid"].to_pylist())
+
+
+def test_maintenance_lays_each_speakers_new_rows_side_by_side(tmp_path: Path) -> None:
+    """Rows arrive interleaved, one commit at a time; a search scoped to one speaker then reads
+    its vectors one by one from all over the table, unless maintenance sorted them."""
+    store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=10_000))
+    for turn, commits in enumerate((4, 4, 1)):  # speakers taking turns within each commit
+        for _ in range(commits):
+            store.add([rec(speaker=f"p{i % 3}", session=f"s{turn}") for i in range(24 // commits)])
+        store.maintain()
+        for speaker in ("p0", "p1", "p2"):
+            new = row_addresses(store, f"speaker = '{speaker}' AND session = 's{turn}'")
+            assert new == list(range(new[0], new[0] + 8))
+    assert store.count(Scope(tenant="a")) == 72
+    text_index = next(i for i in store.table.list_indices() if i.columns == ["text"])
+    assert (text_index.num_indexed_rows, text_index.num_unindexed_rows) == (72, 0)
+
+
+def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
+    """LanceDB's own compaction merged every fragment under a million rows, so each pass
+    rewrote the whole table; fragments that reached ``fragment_rows`` now stay as they are."""
+    store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=10_000, fragment_rows=20))
+    for _ in range(3):
+        for _ in range(4):
+            store.add([rec() for _ in range(6)])
+        store.maintain()
+    fragments = latest(store.table).get_fragments()
+    full = {f.fragment_id for f in fragments if f.count_rows() >= 20}
+    assert len(full) == 3
+    store.add([rec() for _ in range(6)])
+    store.add([rec() for _ in range(6)])
+    store.maintain()
+    after = {f.fragment_id for f in latest(store.table).get_fragments()}
+    assert full <= after
+    assert store.count(Scope(tenant="a")) == 84
+
+
+def vector_segments(store: LanceStore) -> list[int]:
+    """Partitions of each segment of the store's ANN index."""
+    name = next(i.name for i in store.table.list_indices() if i.columns == ["vector"])
+    return [
+        part["num_partitions"] for part in latest(store.table).stats.index_stats(name)["indices"]
+    ]
+
+
+def test_new_rows_join_the_ann_index_without_losing_its_partitions(tmp_path: Path) -> None:
+    """Lance's default index update merged partitions it found small (316 of them became 4 at
+    100k rows, and recall fell); new rows now go into delta segments with the trained
+    partitions, and too many deltas mean one retrained index."""
+    options = StoreOptions(
+        index_threshold=600,
+        regrow_factor=100.0,
+        compact_every=10_000,
+        maintain_every_rows=10**9,
+        max_index_segments=2,
+    )
+    store = LanceStore(tmp_path / "mem", options)
+    store.add([rec(speaker=f"p{i % 4}") for i in range(600)])
+    store.maintain()
+    assert vector_segments(store) == [24]  # about sqrt(600)
+    store.add([rec() for _ in range(100)])
+    store.maintain()
+    assert vector_segments(store) == [24, 24]
+    store.add([rec() for _ in range(100)])
+    store.maintain()  # a third segment is one too many: retrained on all 800 rows
+    assert vector_segments(store) == [28]
+    assert [i.name for i in store.table.list_indices() if i.columns == ["vector"]] == [
+        "vector_idx_800"
+    ]
+
+
 def test_maintenance_runs_off_the_write_path_and_its_failure_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=1))
-    optimize = store.table.optimize
 
-    def broken(**kwargs: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk hiccup")
 
-    monkeypatch.setattr(store.table, "optimize", broken)
+    monkeypatch.setattr(lancedb_store, "compact", broken)
     with caplog.at_level(logging.ERROR, logger="memory.lancedb_store"):
         assert store.add([rec(text="kept despite the failed compaction")]) == 1
         store.settle()
     assert "memory maintenance failed" in caplog.text
-    monkeypatch.setattr(store.table, "optimize", optimize)
+    monkeypatch.undo()
     store.add([rec(text="second")])  # the next pass folds both commits into the indices
     store.settle()
     (text_index,) = (i for i in store.table.list_indices() if i.columns == ["text"])
