@@ -310,16 +310,25 @@ class LanceStore:
         """Bitmap indices on the filter columns (prefiltered searches then read a few bitmaps,
         not the whole column), and an ANN index trained on the table as it is now."""
         indexed = {tuple(index.columns) for index in self.table.list_indices()}
-        for column in _FILTER_COLUMNS:
-            if (column,) not in indexed:
-                self.table.create_index(column, config=Bitmap())
+        missing = [column for column in _FILTER_COLUMNS if (column,) not in indexed]
         self._trained_rows = self._vector_index_rows()
-        if (
+        retrain = not (
             self._trained_rows
             and rows < self._next_index_build()
             and self._vector_index_segments() <= self.options.max_index_segments
-        ):
+        )
+        if not missing and not retrain:
             return
+        # a new index covers every fragment there is, sorted or not: sort what came meanwhile
+        cluster_new_rows(latest(self.table), group_rows=self.options.maintain_every_rows)
+        self.table.checkout_latest()
+        for column in missing:
+            self.table.create_index(column, config=Bitmap())
+        if retrain:
+            self._train_vector_index(rows)
+
+    def _train_vector_index(self, rows: int) -> None:
+        """Train a new ANN index on the whole table, named after ``rows``, and drop the old."""
         old = self._vector_index_names()
         name = f"{_VECTOR_INDEX}{rows}"
         self.table.create_index("vector", config=self._vector_config(rows), name=name)

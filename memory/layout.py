@@ -18,10 +18,12 @@ since LanceDB's API offers neither an ordered rewrite nor compaction options.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import lance
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 from lance import LanceDataset, LanceOperation
 from lance.fragment import LanceFragment, write_fragments
@@ -29,6 +31,7 @@ from lancedb.table import LanceTable
 
 __all__ = ["cluster_new_rows", "compact", "latest", "prune", "purge", "refresh_indices"]
 
+_CHUNK_ROWS = 8192  # rows fetched and written at a time while sorting
 CLUSTER_ORDER = [
     ("tenant", "ascending"),
     ("speaker", "ascending"),
@@ -42,39 +45,43 @@ def latest(table: LanceTable) -> LanceDataset:
     return lance.dataset(table.to_lance().uri)
 
 
-def cluster_new_rows(dataset: LanceDataset, *, group_rows: int) -> LanceDataset:
-    """Rewrite the fragments no index covers, sorted by scope; returns the dataset as of the
-    rewrite. Index that version, not the latest: rows committed meanwhile are still unsorted,
-    and once an index covers them they stay where they are.
+def cluster_new_rows(dataset: LanceDataset, *, group_rows: int, rounds: int = 3) -> LanceDataset:
+    """Rewrite the unsorted fragments no index covers, sorted by scope; returns the dataset as
+    of the last rewrite. Index that version, not the latest: rows committed since are still
+    unsorted, and once an index covers them they stay where they are.
 
-    Fragments are sorted in groups of about ``group_rows`` rows, so a pass that finds many
-    rows waiting holds one group in memory at a time, not all of them. A fragment with deleted
-    rows is left alone (the compaction that drops them renumbers its rows anyway), and so is a
-    lone fragment already in order. Lone fragments are common: compaction merges the unsorted
-    commits that arrive during a pass into one fragment."""
+    The version a rewrite commits also holds the rows appended while it sorted, so it sorts
+    again, up to ``rounds`` times, each round shorter than the last. Fragments are sorted in
+    groups of about ``group_rows`` rows, so a pass that finds many rows waiting holds one group
+    in memory at a time. A fragment with deleted rows is left alone (the compaction that drops
+    them renumbers its rows anyway), and so is one already in order: what an earlier round
+    wrote, or a single commit that happened to be."""
+    for _ in range(rounds):
+        unsorted = [fragment for fragment in _unindexed(dataset) if not _in_order(fragment)]
+        if not unsorted:
+            break
+        groups: list[list[LanceFragment]] = [[]]
+        for fragment in unsorted:
+            if groups[-1] and sum(f.count_rows() for f in groups[-1]) >= group_rows:
+                groups.append([])
+            groups[-1].append(fragment)
+        rewrites = [_sorted_copy(dataset, group) for group in groups]
+        operation = LanceOperation.Rewrite(groups=rewrites, rewritten_indices=[])
+        dataset = LanceDataset.commit(dataset.uri, operation, read_version=dataset.version)
+    return dataset
+
+
+def _unindexed(dataset: LanceDataset) -> list[LanceFragment]:
+    """Fragments no index covers and none of whose rows are deleted."""
     covered: set[int] = set()
     for index in dataset.describe_indices():
         for segment in index.segments:
             covered.update(segment.fragment_ids)
-    fresh = [
+    return [
         fragment
         for fragment in dataset.get_fragments()
         if fragment.fragment_id not in covered and fragment.metadata.deletion_file is None
     ]
-    groups: list[list[LanceFragment]] = [[]]
-    for fragment in fresh:
-        if groups[-1] and sum(f.count_rows() for f in groups[-1]) >= group_rows:
-            groups.append([])
-        groups[-1].append(fragment)
-    rewrites = [
-        _sorted_copy(dataset, group)
-        for group in groups
-        if len(group) > 1 or (group and not _in_order(group[0]))
-    ]
-    if not rewrites:
-        return dataset
-    operation = LanceOperation.Rewrite(groups=rewrites, rewritten_indices=[])
-    return LanceDataset.commit(dataset.uri, operation, read_version=dataset.version)
 
 
 def _in_order(fragment: LanceFragment) -> bool:
@@ -86,9 +93,34 @@ def _in_order(fragment: LanceFragment) -> bool:
 def _sorted_copy(
     dataset: LanceDataset, fragments: list[LanceFragment]
 ) -> LanceOperation.RewriteGroup:
-    """New fragment files holding the rows of ``fragments`` sorted by scope (not committed)."""
-    rows = dataset.scanner(fragments=fragments).to_table().sort_by(CLUSTER_ORDER)
-    written = write_fragments(rows, dataset, schema=dataset.schema)
+    """New fragment files holding the rows of ``fragments`` sorted by scope (not committed).
+
+    Only the sort keys are read whole; rows are then fetched and written a chunk at a time,
+    because sorting whole rows held the group twice in memory and set the peak RSS."""
+    keys = dataset.scanner(
+        fragments=fragments,
+        columns=[column for column, _ in CLUSTER_ORDER],
+        with_row_address=True,
+    ).to_table()
+    order = pc.sort_indices(keys, sort_keys=CLUSTER_ORDER)
+    addresses = pc.take(keys["_rowaddr"], order).to_numpy()
+    by_id = {fragment.fragment_id: fragment for fragment in fragments}
+
+    def chunks() -> Iterator[pa.RecordBatch]:
+        for start in range(0, len(addresses), _CHUNK_ROWS):
+            chunk = addresses[start : start + _CHUNK_ROWS]
+            owners, offsets = chunk >> 32, chunk & 0xFFFFFFFF
+            parts, places = [], []
+            for owner in np.unique(owners):
+                mine = np.flatnonzero(owners == owner)
+                mine = mine[np.argsort(offsets[mine])]  # a fragment reads offsets in order
+                parts.append(by_id[int(owner)].take(offsets[mine]))
+                places.append(mine)
+            rows = pa.concat_tables(parts).take(np.argsort(np.concatenate(places)))
+            yield from rows.to_batches()
+
+    reader = pa.RecordBatchReader.from_batches(dataset.schema, chunks())
+    written = write_fragments(reader, dataset, schema=dataset.schema)
     return LanceOperation.RewriteGroup(
         old_fragments=[fragment.metadata for fragment in fragments], new_fragments=written
     )

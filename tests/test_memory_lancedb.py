@@ -181,14 +181,22 @@ def test_maintenance_lays_each_speakers_new_rows_side_by_side(tmp_path: Path) ->
     """Rows arrive interleaved, one commit at a time; a search scoped to one speaker then reads
     its vectors one by one from all over the table, unless maintenance sorted them."""
     store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=10_000))
+    added: list[MemoryRecord] = []
     for turn, commits in enumerate((4, 4, 1)):  # speakers taking turns within each commit
         for _ in range(commits):
-            store.add([rec(speaker=f"p{i % 3}", session=f"s{turn}") for i in range(24 // commits)])
+            batch = [rec(speaker=f"p{i % 3}", session=f"s{turn}") for i in range(24 // commits)]
+            store.add(batch)
+            added += batch
         store.maintain()
         for speaker in ("p0", "p1", "p2"):
             new = row_addresses(store, f"speaker = '{speaker}' AND session = 's{turn}'")
             assert new == list(range(new[0], new[0] + 8))
-    assert store.count(Scope(tenant="a")) == 72
+    stored = {r.id: r for r in store.rows(Scope(tenant="a"))}
+    assert {(r.id, r.speaker, r.session) for r in added} == {
+        (r.id, r.speaker, r.session) for r in stored.values()
+    }
+    for record in added[::7]:  # each vector still belongs to its own row
+        np.testing.assert_array_equal(stored[record.id].vector, record.vector)
     text_index = next(i for i in store.table.list_indices() if i.columns == ["text"])
     assert (text_index.num_indexed_rows, text_index.num_unindexed_rows) == (72, 0)
 
