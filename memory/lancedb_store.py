@@ -12,12 +12,12 @@ past the size the index was trained on, since IVF partitions trained on a small 
 big to scan quickly, or once it has more than ``max_index_segments`` delta segments to search.
 The decision counts rows, not calls: a store written in big batches, or reopened often, would
 otherwise never reach the call count that triggered it. The index name records the rows it
-was trained on, so a reopened store knows. Maintenance runs on one
-background thread, not in ``add``: a writer whose rows are committed should neither wait for
-it nor see it fail (a failure is logged, and a later pass retries). Writes that arrive during
-a pass schedule one more pass, which then covers all of them. ``settle`` waits for the passes
-scheduled so far; ``close`` also stops the thread. Deletion compacts and prunes at once, so
-forgotten rows leave no copy in older versions.
+was trained on, so a reopened store knows. Maintenance runs on one background thread, not in
+``add``: a writer whose rows are committed should neither wait for it nor see it fail (a
+failure is logged, and a later pass retries). Writes that arrive during a pass schedule one
+more pass, which then covers all of them. ``settle`` waits for the passes scheduled so far;
+``close`` also stops the thread. Deletion compacts and prunes at once, so forgotten rows
+leave no copy in older versions.
 
 A vector search whose scope matches few rows (one speaker of one tenant) is answered exactly:
 the ANN index probes a few partitions of the whole table, which hold only a handful of such
@@ -267,7 +267,7 @@ class LanceStore:
             log.exception("memory maintenance failed in %s", self.root)
 
     def has_vector_index(self) -> bool:
-        return any(index.columns == ["vector"] for index in self.table.list_indices())
+        return bool(self._vector_index_names())
 
     def _vector_index_names(self) -> list[str]:
         return [index.name for index in self.table.list_indices() if index.columns == ["vector"]]

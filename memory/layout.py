@@ -42,7 +42,7 @@ CLUSTER_ORDER = [
 
 def latest(table: LanceTable) -> LanceDataset:
     """The dataset under ``table`` at its newest version, whoever committed it."""
-    return lance.dataset(table.to_lance().uri)
+    return lance.dataset(table.uri)
 
 
 def cluster_new_rows(dataset: LanceDataset, *, group_rows: int, rounds: int = 3) -> LanceDataset:
@@ -61,10 +61,13 @@ def cluster_new_rows(dataset: LanceDataset, *, group_rows: int, rounds: int = 3)
         if not unsorted:
             break
         groups: list[list[LanceFragment]] = [[]]
+        rows = 0
         for fragment in unsorted:
-            if groups[-1] and sum(f.count_rows() for f in groups[-1]) >= group_rows:
+            if rows >= group_rows:
                 groups.append([])
+                rows = 0
             groups[-1].append(fragment)
+            rows += fragment.count_rows()
         rewrites = [_sorted_copy(dataset, group) for group in groups]
         operation = LanceOperation.Rewrite(groups=rewrites, rewritten_indices=[])
         dataset = LanceDataset.commit(dataset.uri, operation, read_version=dataset.version)
@@ -156,7 +159,8 @@ def refresh_indices(dataset: LanceDataset) -> None:
         pinned = dataset.checkout_version(version)
         pinned.optimize.optimize_indices(index_names=deltas, num_indices_to_merge=0)
     if merged:
-        dataset.checkout_version(version).optimize.optimize_indices(index_names=merged)
+        pinned = dataset.checkout_version(version)
+        pinned.optimize.optimize_indices(index_names=merged)
 
 
 def prune(dataset: LanceDataset, older_than: timedelta) -> None:
