@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory import lancedb_store
+from memory import lancedb_store, layout
 from memory.lancedb_store import LanceStore, StoreOptions
-from memory.layout import latest
+from memory.layout import cluster_new_rows, latest
 from memory.retrieval import RetrievalConfig, rank
 from memory.schema import EMBEDDING_DIM, MemoryRecord
 from memory.scope import Scope
@@ -199,6 +199,32 @@ def test_maintenance_lays_each_speakers_new_rows_side_by_side(tmp_path: Path) ->
         np.testing.assert_array_equal(stored[record.id].vector, record.vector)
     text_index = next(i for i in store.table.list_indices() if i.columns == ["text"])
     assert (text_index.num_indexed_rows, text_index.num_unindexed_rows) == (72, 0)
+
+
+def test_sorting_in_groups_and_chunks_keeps_every_row_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are fetched a few at a time from several fragments and put back in sorted order;
+    a slip there would pair one row's id with another row's text or vector."""
+    monkeypatch.setattr(layout, "_CHUNK_ROWS", 5)
+    store = LanceStore(tmp_path / "mem", StoreOptions(compact_every=10_000))
+    added: list[MemoryRecord] = []
+    for _ in range(6):
+        batch = [rec(speaker=f"p{i % 3}", text=f"line {len(added) + i}") for i in range(7)]
+        store.add(batch)
+        added += batch
+    cluster_new_rows(latest(store.table), group_rows=14)  # three groups of two commits
+    store.table.checkout_latest()
+    fragments = latest(store.table).get_fragments()
+    assert len(fragments) == 3
+    for fragment in fragments:
+        speakers = fragment.to_table(columns=["speaker"])["speaker"].to_pylist()
+        assert speakers == sorted(speakers)
+    stored = {r.id: r for r in store.rows(Scope(tenant="a"))}
+    assert set(stored) == {r.id for r in added}
+    for record in added:
+        assert stored[record.id].text == record.text
+        np.testing.assert_array_equal(stored[record.id].vector, record.vector)
 
 
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
