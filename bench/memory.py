@@ -40,7 +40,7 @@ from rich.progress import Progress
 
 os.environ.setdefault("LANCE_LOG", "error")  # one deprecation warning per exact query otherwise
 
-from memory.lancedb_store import LanceStore, StoreOptions
+from memory.lancedb_store import LanceStore, StoreOptions, nearest
 from memory.layout import purge
 from memory.schema import EMBEDDING_DIM, MemoryRecord
 from memory.scope import Scope
@@ -110,23 +110,27 @@ def latencies(run: Callable[[np.ndarray], object], queries: np.ndarray) -> dict[
 
 
 def recall_at_10(
-    search: Callable[[np.ndarray], list[str]], store: LanceStore, where: str, queries: np.ndarray
+    search: Callable[[np.ndarray], list[str]],
+    store: LanceStore,
+    where: str | None,
+    queries: np.ndarray,
 ) -> float | None:
     """Share of the exact top 10 (a full scan matching ``where``) that ``search`` returns."""
     if not store.has_vector_index():
         return None
     hits = 0
     for q in queries:
-        exact = store.table.search(q).distance_type("cosine").where(where, prefilter=True)
-        truth = set(exact.bypass_vector_index().limit(10).to_arrow()["id"].to_pylist())
-        hits += len(set(search(q)) & truth)
+        exact = nearest(
+            store.snapshot(), q, 10, store.options, where=where, columns=["id"], exact=True
+        )
+        hits += len(set(search(q)) & set(exact["id"].to_pylist()))
     return round(hits / (10 * len(queries)), 3)
 
 
 def unscoped(store: LanceStore, q: np.ndarray, limit: int) -> list[str]:
     """Ids of the nearest rows of all tenants, with the store's ANN settings."""
-    query = store.table.search(q).distance_type("cosine").select(["id", "_distance"])
-    return store.tuned(query.limit(limit), limit).to_arrow()["id"].to_pylist()
+    found = nearest(store.snapshot(), q, limit, store.options, where=None, columns=["id"])
+    return found["id"].to_pylist()
 
 
 def du(path: Path) -> int:
@@ -152,7 +156,7 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
     index_s = time.perf_counter() - start
     progress.remove_task(task)
     disk_mb = round(du(root) / 2**20, 1)
-    purge(store.table)
+    purge(store.table, fragment_rows=store.options.fragment_rows)
     queries = unit(
         centres[rng.integers(0, len(centres), args.queries)]
         + 0.03 * rng.standard_normal((args.queries, EMBEDDING_DIM))
@@ -172,7 +176,7 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
         # the store offers no query without a tenant: this one goes straight to the table
         "query_unscoped": latencies(lambda q: unscoped(store, q, 28), queries),
         "recall_at_10_unscoped": recall_at_10(
-            lambda q: unscoped(store, q, 10), store, "true", queries[:20]
+            lambda q: unscoped(store, q, 10), store, None, queries[:20]
         ),
     }
     for name, scope in scopes.items():

@@ -29,7 +29,9 @@ from lance import LanceDataset, LanceOperation
 from lance.fragment import LanceFragment, write_fragments
 from lancedb.table import LanceTable
 
-__all__ = ["cluster_new_rows", "compact", "latest", "prune", "purge", "refresh_indices"]
+from memory import indices
+
+__all__ = ["cluster_new_rows", "compact", "latest", "prune", "purge"]
 
 _CHUNK_ROWS = 8192  # rows fetched and written at a time while sorting
 CLUSTER_ORDER = [
@@ -51,11 +53,12 @@ def cluster_new_rows(dataset: LanceDataset, *, group_rows: int, rounds: int = 3)
     unsorted, and once an index covers them they stay where they are.
 
     The version a rewrite commits also holds the rows appended while it sorted, so it sorts
-    again, up to ``rounds`` times, each round shorter than the last. Fragments are sorted in
-    groups of about ``group_rows`` rows, so a pass that finds many rows waiting holds one group
-    in memory at a time. A fragment with deleted rows is left alone (the compaction that drops
-    them renumbers its rows anyway), and so is one already in order: what an earlier round
-    wrote, or a single commit that happened to be."""
+    again, up to ``rounds`` times, each round shorter than the last; what the last round's
+    commit picked up is indexed as it came. Fragments are sorted in groups of about
+    ``group_rows`` rows, so a pass that finds many rows waiting holds one group in memory at a
+    time. A fragment with deleted rows is left alone (the compaction that drops them renumbers
+    its rows anyway), and so is one already in order: what an earlier round wrote, or a single
+    commit that happened to be."""
     for _ in range(rounds):
         unsorted = [fragment for fragment in _unindexed(dataset) if not _in_order(fragment)]
         if not unsorted:
@@ -139,30 +142,6 @@ def compact(dataset: LanceDataset, *, fragment_rows: int, deletions_threshold: f
     )
 
 
-def refresh_indices(dataset: LanceDataset) -> None:
-    """Index the rows of ``dataset`` at its version (not those committed since) that its
-    indices do not cover yet.
-
-    Vector indices get a new delta segment: Lance's default merges the delta into the index
-    and meanwhile merges partitions it finds small, so an IVF index trained with 316
-    partitions on 100k rows came out of one merge with 4, and at a million rows recall@10 fell
-    to 0.7. A delta keeps the trained partitions; the store retrains once deltas pile up
-    (``StoreOptions.max_index_segments``). Scalar and full-text indices are merged, so their
-    segments do not pile up."""
-    indices = dataset.describe_indices()
-    deltas = [index.name for index in indices if index.index_type.startswith("IVF")]
-    merged = [index.name for index in indices if not index.index_type.startswith("IVF")]
-    # each update moves the dataset object to its commit, which holds every row appended since:
-    # the next update starts again from the version asked for
-    version = dataset.version
-    if deltas:
-        pinned = dataset.checkout_version(version)
-        pinned.optimize.optimize_indices(index_names=deltas, num_indices_to_merge=0)
-    if merged:
-        pinned = dataset.checkout_version(version)
-        pinned.optimize.optimize_indices(index_names=merged)
-
-
 def prune(dataset: LanceDataset, older_than: timedelta) -> None:
     """Delete the files of versions older than ``older_than`` (the newest always stays)."""
     dataset.cleanup_old_versions(older_than=older_than, error_if_tagged_old_versions=False)
@@ -175,6 +154,6 @@ def purge(table: LanceTable, *, fragment_rows: int = 1 << 20) -> None:
     A reader still on an older version then fails: a price paid only when something is
     forgotten, which is the point of forgetting."""
     compact(latest(table), fragment_rows=fragment_rows, deletions_threshold=0.0)
-    refresh_indices(latest(table))
+    indices.refresh(latest(table))
     prune(latest(table), timedelta(0))
     table.checkout_latest()

@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import lancedb
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ from memory import lancedb_store, layout
 from memory.lancedb_store import LanceStore, StoreOptions
 from memory.layout import cluster_new_rows, latest
 from memory.retrieval import RetrievalConfig, rank
-from memory.schema import EMBEDDING_DIM, MemoryRecord
+from memory.schema import EMBEDDING_DIM, SCHEMA, MemoryRecord, to_arrow
 from memory.scope import Scope
 from vigil.errors import BackendError, ConfigError
 
@@ -227,6 +228,62 @@ def test_sorting_in_groups_and_chunks_keeps_every_row_whole(
         np.testing.assert_array_equal(stored[record.id].vector, record.vector)
 
 
+def test_indices_cover_only_rows_that_maintenance_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer commits while a pass sorts: an index built on the newest version would
+    cover those rows unsorted for good (a quarter of the table at a million rows), so every
+    index is built at the sorted version and the late rows wait for the next pass."""
+    options = StoreOptions(index_threshold=40, compact_every=10_000, exact_below=0)
+    store = LanceStore(tmp_path / "mem", options)
+    late = [rec(speaker=f"p{i % 3}", session="late") for i in range(12)]
+
+    def sort_then_another_writer_commits(dataset: object, **kwargs: object) -> object:
+        sorted_version = cluster_new_rows(dataset, **kwargs)  # type: ignore[arg-type]
+        if not store.count(Scope(tenant="a", sessions=("late",))):
+            store.table.add(to_arrow(late))
+        return sorted_version
+
+    monkeypatch.setattr(lancedb_store, "cluster_new_rows", sort_then_another_writer_commits)
+    store.add([rec(speaker=f"p{i % 3}") for i in range(48)])
+    store.maintain()  # builds every index: text, bitmaps and ANN
+    indices = latest(store.table).describe_indices()
+    assert {i.name for i in indices} >= {"text_idx", "speaker_idx", "vector_idx_48"}
+    assert all(i.num_rows_indexed == 48 for i in indices)
+    late_fragments = {
+        f.fragment_id
+        for f in latest(store.table).get_fragments()
+        if f.count_rows("session = 'late'")
+    }
+    assert len(late_fragments) == 1 and not any(
+        late_fragments & set(segment.fragment_ids) for i in indices for segment in i.segments
+    )
+    hits = store.vector_search(Scope(tenant="a", sessions=("late",)), late[4].vector, 1)
+    assert hits[0][0].id == late[4].id  # unindexed rows are still found
+    store.maintain()  # the next pass sorts them, then indexes them
+    for speaker in ("p0", "p1", "p2"):
+        new = row_addresses(store, f"speaker = '{speaker}' AND session = 'late'")
+        assert new == list(range(new[0], new[0] + 4))
+    assert all(i.num_rows_indexed == 60 for i in latest(store.table).describe_indices())
+
+
+def test_new_tables_use_file_format_2_1_and_older_tables_still_open(tmp_path: Path) -> None:
+    """Format 2.2 decodes a whole page to read one value of a column whose values are all the
+    same, which slowed every hit; stores made before keep their format and keep working."""
+    assert latest(LanceStore(tmp_path / "new").table).data_storage_version == "2.1"
+    old = tmp_path / "old"
+    lancedb.connect(old / "db").create_table(
+        lancedb_store.TABLE, schema=SCHEMA, data_storage_version="2.2"
+    )
+    store = LanceStore(old)
+    target = rec(text="written to a 2.2 table")
+    store.add([target, rec()])
+    store.maintain()
+    assert latest(store.table).data_storage_version == "2.2"
+    assert store.vector_search(Scope(tenant="a"), target.vector, 1)[0][0].text == target.text
+    assert [r.id for r, _ in store.text_search(Scope(tenant="a"), "written", 5)] == [target.id]
+
+
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
     """LanceDB's own compaction merged every fragment under a million rows, so each pass
     rewrote the whole table; fragments that reached ``fragment_rows`` now stay as they are."""
@@ -255,28 +312,32 @@ def vector_segments(store: LanceStore) -> list[int]:
 
 
 def test_new_rows_join_the_ann_index_without_losing_its_partitions(tmp_path: Path) -> None:
-    """Lance's default index update merged partitions it found small (316 of them became 4 at
-    100k rows, and recall fell); new rows now go into delta segments with the trained
-    partitions, and too many deltas mean one retrained index."""
+    """Lance rebalances IVF partitions as it merges new rows in, and joined all 316 partitions
+    of an index trained on 100k rows into 4 (recall fell); the index now keeps its partitions
+    and stays one segment, until the table has outgrown it and it is retrained."""
     options = StoreOptions(
         index_threshold=600,
-        regrow_factor=100.0,
+        regrow_factor=1.5,
         compact_every=10_000,
         maintain_every_rows=10**9,
-        max_index_segments=2,
+        exact_below=0,
     )
     store = LanceStore(tmp_path / "mem", options)
-    store.add([rec(speaker=f"p{i % 4}") for i in range(600)])
+    records = [rec(speaker=f"p{i % 4}") for i in range(900)]
+    store.add(records[:600])
     store.maintain()
     assert vector_segments(store) == [24]  # about sqrt(600)
-    store.add([rec() for _ in range(100)])
-    store.maintain()
-    assert vector_segments(store) == [24, 24]
-    store.add([rec() for _ in range(100)])
-    store.maintain()  # a third segment is one too many: retrained on all 800 rows
-    assert vector_segments(store) == [28]
+    for end in (700, 800):
+        store.add(records[end - 100 : end])
+        store.maintain()
+        assert vector_segments(store) == [24]
+    hits = store.vector_search(Scope(tenant="a"), records[750].vector, 1)
+    assert hits[0][0].id == records[750].id  # merged rows are found through the index
+    store.add(records[800:])
+    store.maintain()  # 900 rows: 1.5 times what it was trained on
+    assert vector_segments(store) == [30]
     assert [i.name for i in store.table.list_indices() if i.columns == ["vector"]] == [
-        "vector_idx_800"
+        "vector_idx_900"
     ]
 
 
