@@ -204,7 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--batch", type=int, default=2000)
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=1000)
     defaults = StoreOptions()
     parser.add_argument("--index", default=defaults.index_type, choices=["ivf_sq", "ivf_rq"])
     parser.add_argument(

@@ -25,6 +25,7 @@ __all__ = [
     "pinned",
     "refresh",
     "train_vector_index",
+    "vector_index_names",
     "vector_index_rows",
 ]
 
@@ -56,7 +57,7 @@ def train_vector_index(dataset: LanceDataset, *, index_type: str) -> None:
         raise ValueError(f"unknown index type {index_type!r}; choose from {sorted(_VECTOR_TYPES)}")
     lance_type, extra = _VECTOR_TYPES[index_type]
     rows = dataset.count_rows()
-    old = _vector_indices(dataset)
+    old = vector_index_names(dataset)
     name = f"{_VECTOR_INDEX}{rows}"
     pinned(dataset).create_index(
         "vector",
@@ -85,16 +86,19 @@ def refresh(dataset: LanceDataset) -> None:
     of an index trained on 100k rows into 4 (recall@10 at a million rows fell to 0.7). Merging
     every segment into one, as asked here, keeps the trained partitions (and folds the deltas
     an earlier version of this store left); it takes 2 to 4 s at a million rows."""
+    fragments = {fragment.fragment_id for fragment in dataset.get_fragments()}
     by_segments: dict[int, list[str]] = {}
     for index in dataset.describe_indices():
-        by_segments.setdefault(len(index.segments), []).append(index.name)
+        covered = set().union(*(segment.fragment_ids for segment in index.segments))
+        if len(index.segments) > 1 or not fragments <= covered:  # a merge rewrites it whole
+            by_segments.setdefault(len(index.segments), []).append(index.name)
     for segments, names in by_segments.items():
         pinned(dataset).optimize.optimize_indices(index_names=names, num_indices_to_merge=segments)
 
 
 def vector_index_rows(dataset: LanceDataset) -> int:
     """Rows the current ANN index was trained on (0: none, or one the store did not name)."""
-    trained = [name.removeprefix(_VECTOR_INDEX) for name in _vector_indices(dataset)]
+    trained = [name.removeprefix(_VECTOR_INDEX) for name in vector_index_names(dataset)]
     return max((int(rows) for rows in trained if rows.isdigit()), default=0)
 
 
@@ -107,5 +111,5 @@ def pinned(dataset: LanceDataset) -> LanceDataset:
     return dataset.checkout_version(dataset.version)
 
 
-def _vector_indices(dataset: LanceDataset) -> list[str]:
+def vector_index_names(dataset: LanceDataset) -> list[str]:
     return [index.name for index in dataset.describe_indices() if index.field_names == ["vector"]]

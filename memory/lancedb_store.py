@@ -45,12 +45,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import lance
 import lancedb
 import numpy as np
 import pyarrow as pa
 from lance import LanceDataset
 
 from memory import indices
+from memory.heap import limit_arenas, release_free_memory
 from memory.layout import cluster_new_rows, compact, latest, prune, purge
 from memory.schema import SCHEMA, MemoryRecord, from_arrow, to_arrow
 from memory.scope import Scope, check_id
@@ -71,7 +73,9 @@ class StoreOptions:
     """Maintenance and index settings (see the module docstring for why each exists)."""
 
     index_threshold: int = 50_000
-    regrow_factor: float = 4.0
+    # partitions grow with the table until it is retrained: at a million rows, an index trained
+    # on 330k rows took 11 ms a query, one trained on all of them 8.5
+    regrow_factor: float = 2.0
     # at 1M rows both train in about 40 s on two cores, where "ivf_pq" takes minutes at 100k
     # and "ivf_hnsw_sq" 220 s at 1M; "ivf_sq" codes are 8 times larger than "ivf_rq"'s 1-bit
     # codes but rank well enough to re-rank a few dozen rows instead of 400
@@ -88,6 +92,9 @@ class StoreOptions:
     # compaction merges fragments up to this size and leaves bigger ones alone
     fragment_rows: int = 131_072
     keep_versions_for: timedelta = timedelta(minutes=5)
+    # index pages the query handle keeps (the ANN index of a million rows takes 390 MB); a
+    # bigger index is read from disk partly, as queries need it
+    index_cache_mb: int = 1024
 
 
 def nearest(
@@ -127,7 +134,9 @@ class LanceStore:
         self.table = self.db.create_table(
             TABLE, schema=SCHEMA, exist_ok=True, data_storage_version=_FILE_FORMAT
         )
-        self._dataset = latest(self.table)
+        limit_arenas()
+        self._dataset: LanceDataset
+        self._renew_handle()
         self._writes = 0
         self._new_rows = 0
         self._rows = self._dataset.count_rows()
@@ -267,6 +276,23 @@ class LanceStore:
             rows = self.snapshot().count_rows()
             with self._counters:
                 self._rows = rows
+            self._renew_handle()
+        release_free_memory()
+
+    def _renew_handle(self) -> None:
+        """Give queries a new handle on the table and load into its caches what they read: the
+        ANN index (a new one after each update) and each data file's metadata (new files after
+        compaction). On a handle that loads them as queries come, the first 200 queries after
+        a pass at a million rows took 29 ms at p99 instead of 13. The new handle is in use
+        before it is loaded, so that the old one's cached index (390 MB at a million rows) is
+        freed first rather than held beside the new one."""
+        self._dataset = dataset = lance.dataset(
+            self.table.uri, index_cache_size_bytes=self.options.index_cache_mb << 20
+        )
+        for name in indices.vector_index_names(dataset):
+            dataset.prewarm_index(name)
+        for fragment in dataset.get_fragments():
+            fragment.take([0])
 
     def settle(self) -> None:
         """Wait until the maintenance passes scheduled so far have finished."""

@@ -341,6 +341,20 @@ def test_new_rows_join_the_ann_index_without_losing_its_partitions(tmp_path: Pat
     ]
 
 
+def test_queries_find_a_new_ann_index_already_cached(tmp_path: Path) -> None:
+    """Each update writes a new index, whose partitions the first queries after it loaded one
+    by one (p99 29 ms instead of 13 at a million rows); maintenance now loads it for them."""
+    options = StoreOptions(index_threshold=600, compact_every=10_000)
+    store = LanceStore(tmp_path / "mem", options)
+    store.add([rec() for _ in range(600)])
+    store.maintain()
+    codes = 600 * EMBEDDING_DIM  # one byte a dimension for each indexed row
+    assert store.snapshot().session().index_cache_size_bytes() > codes
+    store.close()
+    reopened = LanceStore(tmp_path / "mem", options)
+    assert reopened.snapshot().session().index_cache_size_bytes() > codes
+
+
 def test_maintenance_runs_off_the_write_path_and_its_failure_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
