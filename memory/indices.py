@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 
 from lance import LanceDataset
+from lance.commit import CommitConflictError
 
 __all__ = [
     "FILTER_COLUMNS",
+    "covered_fragments",
     "create_bitmaps",
     "create_text_index",
     "has_index",
@@ -38,14 +40,24 @@ _VECTOR_TYPES = {"ivf_sq": ("IVF_SQ", {}), "ivf_rq": ("IVF_RQ", {"num_bits": 1})
 def create_text_index(dataset: LanceDataset) -> None:
     """The full-text (BM25) index on ``text``, with Lance's default tokenizer (lower case,
     English stemming and stop words, the same as LanceDB's ``FTS()``)."""
-    pinned(dataset).create_scalar_index("text", "INVERTED", name=_TEXT_INDEX)
+    _create_scalar(dataset, "text", "INVERTED", _TEXT_INDEX)
 
 
 def create_bitmaps(dataset: LanceDataset, columns: list[str]) -> None:
     """Bitmap indices on filter columns: a prefiltered search reads a few bitmaps, not the
     whole column."""
     for column in columns:
-        pinned(dataset).create_scalar_index(column, "BITMAP", name=f"{column}_idx")
+        _create_scalar(dataset, column, "BITMAP", f"{column}_idx")
+
+
+def _create_scalar(dataset: LanceDataset, column: str, kind: str, name: str) -> None:
+    """Build one scalar index; another process that built the same one meanwhile (two stores
+    on one folder) wins the commit, and that is as good."""
+    try:
+        pinned(dataset).create_scalar_index(column, kind, name=name)
+    except CommitConflictError:
+        if not has_index(dataset.checkout_version(dataset.latest_version), column):
+            raise
 
 
 def train_vector_index(dataset: LanceDataset, *, index_type: str) -> None:
@@ -87,10 +99,10 @@ def refresh(dataset: LanceDataset) -> None:
     every segment into one, as asked here, keeps the trained partitions (and folds the deltas
     an earlier version of this store left); it takes 2 to 4 s at a million rows."""
     fragments = {fragment.fragment_id for fragment in dataset.get_fragments()}
+    covered = covered_fragments(dataset)
     by_segments: dict[int, list[str]] = {}
-    for index in dataset.describe_indices():
-        covered = set().union(*(segment.fragment_ids for segment in index.segments))
-        if len(index.segments) > 1 or not fragments <= covered:  # a merge rewrites it whole
+    for index in dataset.describe_indices():  # a merge rewrites the index whole: only if due
+        if len(index.segments) > 1 or not fragments <= covered[index.name]:
             by_segments.setdefault(len(index.segments), []).append(index.name)
     for segments, names in by_segments.items():
         pinned(dataset).optimize.optimize_indices(index_names=names, num_indices_to_merge=segments)
@@ -100,6 +112,14 @@ def vector_index_rows(dataset: LanceDataset) -> int:
     """Rows the current ANN index was trained on (0: none, or one the store did not name)."""
     trained = [name.removeprefix(_VECTOR_INDEX) for name in vector_index_names(dataset)]
     return max((int(rows) for rows in trained if rows.isdigit()), default=0)
+
+
+def covered_fragments(dataset: LanceDataset) -> dict[str, set[int]]:
+    """Each index's name and the ids of the fragments it covers, in any of its segments."""
+    return {
+        index.name: set().union(*(segment.fragment_ids for segment in index.segments))
+        for index in dataset.describe_indices()
+    }
 
 
 def has_index(dataset: LanceDataset, column: str) -> bool:

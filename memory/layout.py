@@ -79,10 +79,7 @@ def cluster_new_rows(dataset: LanceDataset, *, group_rows: int, rounds: int = 3)
 
 def _unindexed(dataset: LanceDataset) -> list[LanceFragment]:
     """Fragments no index covers and none of whose rows are deleted."""
-    covered: set[int] = set()
-    for index in dataset.describe_indices():
-        for segment in index.segments:
-            covered.update(segment.fragment_ids)
+    covered = set().union(*indices.covered_fragments(dataset).values())
     return [
         fragment
         for fragment in dataset.get_fragments()

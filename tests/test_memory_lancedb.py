@@ -10,7 +10,7 @@ import lancedb
 import numpy as np
 import pytest
 
-from memory import lancedb_store, layout
+from memory import indices, lancedb_store, layout
 from memory.lancedb_store import LanceStore, StoreOptions
 from memory.layout import cluster_new_rows, latest
 from memory.retrieval import RetrievalConfig, rank
@@ -401,6 +401,22 @@ def test_full_text_and_recency_reorder_equal_vectors() -> None:
     hits = rank([(old, 0.5), (new, 0.5), (named, 0.5)], [(named, 7.0)], query, config, now=1000.0)
     assert [h.record.text for h in hits] == ["z", "y", "x"]
     assert hits[0].text_score == 1.0
+
+
+def test_an_index_another_store_built_meanwhile_is_taken_as_built(tmp_path: Path) -> None:
+    """Two stores on one folder (two processes) can reach the same missing index at once; the
+    one that commits second used to fail its search with a commit conflict."""
+    first, second = LanceStore(tmp_path / "mem"), LanceStore(tmp_path / "mem")
+    first.add([rec(text="the spare key is under the mat")])
+    seen_by_second = latest(second.table)  # before the first store builds anything
+    first.maintain()  # builds the full-text index
+    indices.create_bitmaps(latest(first.table), ["speaker"])
+    indices.create_text_index(seen_by_second)
+    indices.create_bitmaps(seen_by_second, ["speaker"])
+    names = [i.name for i in latest(first.table).describe_indices()]
+    assert sorted(names) == ["speaker_idx", "text_idx"]
+    hits = second.text_search(Scope(tenant="a"), "key", 5)
+    assert [r.text for r, _ in hits] == ["the spare key is under the mat"]
 
 
 def test_concurrent_first_text_searches_build_the_index_once(store: LanceStore) -> None:
