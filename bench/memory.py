@@ -202,18 +202,26 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--batch", type=int, default=2000)
-    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="store sizes to fill, comma-separated"
+    )
+    parser.add_argument("--batch", type=int, default=2000, help="records per commit")
+    parser.add_argument(
+        "--queries", type=int, default=1000, help="timed queries of each kind, at each size"
+    )
     defaults = StoreOptions()
-    parser.add_argument("--index", default=defaults.index_type, choices=["ivf_sq", "ivf_rq"])
+    parser.add_argument(
+        "--index", default=defaults.index_type, choices=["ivf_sq", "ivf_rq"], help="ANN index type"
+    )
     parser.add_argument(
         "--rerank-rows",
         type=int,
         default=defaults.rerank_rows,
         help="ANN candidates re-ranked on full vectors (ivf_rq needs about 400)",
     )
-    parser.add_argument("--out", type=Path, default=Path("reports/bench-memory.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/bench-memory.json"), help="JSON report"
+    )
     args = parser.parse_args()
     results = []
     with Progress() as progress:
