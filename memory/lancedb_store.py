@@ -52,7 +52,7 @@ import pyarrow as pa
 from lance import LanceDataset
 
 from memory import indices
-from memory.heap import limit_arenas, release_free_memory
+from memory.heap import configure_allocators, release_free_memory
 from memory.layout import cluster_new_rows, compact, latest, prune, purge
 from memory.schema import SCHEMA, MemoryRecord, from_arrow, to_arrow
 from memory.scope import Scope, check_id
@@ -129,6 +129,7 @@ class LanceStore:
     """Memory rows of every tenant in one table; every read and delete takes a :class:`Scope`."""
 
     def __init__(self, root: Path | str, options: StoreOptions | None = None) -> None:
+        configure_allocators()
         self.root = Path(root)
         self.options = options or StoreOptions()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -136,7 +137,6 @@ class LanceStore:
         self.table = self.db.create_table(
             TABLE, schema=SCHEMA, exist_ok=True, data_storage_version=_FILE_FORMAT
         )
-        limit_arenas()
         self._dataset: LanceDataset
         self._renew_handle()
         self._writes = 0
