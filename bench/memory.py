@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -38,11 +37,9 @@ import numpy as np
 import psutil
 from rich.progress import Progress
 
-os.environ.setdefault("LANCE_LOG", "error")  # one deprecation warning per exact query otherwise
-
 from memory.lancedb_store import LanceStore, StoreOptions, nearest
 from memory.layout import purge
-from memory.schema import EMBEDDING_DIM, MemoryRecord
+from memory.schema import EMBEDDING_DIM, MemoryRecord, from_record_column
 from memory.scope import Scope
 
 TENANTS = 10
@@ -128,9 +125,9 @@ def recall_at_10(
 
 
 def unscoped(store: LanceStore, q: np.ndarray, limit: int) -> list[str]:
-    """Ids of the nearest rows of all tenants, with the store's ANN settings."""
-    found = nearest(store.snapshot(), q, limit, store.options, where=None, columns=["id"])
-    return found["id"].to_pylist()
+    """Ids of the nearest rows of all tenants, read as the store reads its hits."""
+    found = nearest(store.snapshot(), q, limit, store.options, where=None, columns=["record"])
+    return [record.id for record in from_record_column(found)]
 
 
 def du(path: Path) -> int:

@@ -284,6 +284,35 @@ def test_new_tables_use_file_format_2_1_and_older_tables_still_open(tmp_path: Pa
     assert [r.id for r, _ in store.text_search(Scope(tenant="a"), "written", 5)] == [target.id]
 
 
+def test_a_table_written_before_the_record_column_gets_it_and_answers_the_same(
+    tmp_path: Path,
+) -> None:
+    """Hits read every field from the JSON ``record`` column; a store from before it existed
+    is given the column when opened, with its rows' fields, and nothing it held is lost."""
+    old = tmp_path / "old"
+    spoken = rec(speaker="alice", text="the red bicycle", media_t0=2.0, media_t1=3.5)
+    summary = rec(kind="session", text="what happened", links=("u1", "u2"))
+    rows = to_arrow([spoken, summary]).drop_columns(["record"])
+    lancedb.connect(old / "db").create_table(lancedb_store.TABLE, data=rows)
+    store = LanceStore(old)
+    assert "record" in latest(store.table).schema.names
+    store.add([rec(text="written after the upgrade")])
+    (hit, similarity), *_ = store.vector_search(Scope(tenant="a"), spoken.vector, 3)
+    assert similarity == pytest.approx(1.0, abs=1e-3)
+    assert (hit.id, hit.speaker, hit.text, hit.media_t0, hit.media_t1) == (
+        spoken.id,
+        "alice",
+        "the red bicycle",
+        2.0,
+        3.5,
+    )
+    found = store.text_search(Scope(tenant="a"), "happened", 5)
+    assert [(r.id, r.kind, r.links) for r, _ in found] == [(summary.id, "session", ("u1", "u2"))]
+    assert store.count(Scope(tenant="a")) == 3
+    reopened = LanceStore(old)
+    assert [r.text for r in reopened.rows(Scope(tenant="a"))][-1] == "written after the upgrade"
+
+
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
     """LanceDB's own compaction merged every fragment under a million rows, so each pass
     rewrote the whole table; fragments that reached ``fragment_rows`` now stay as they are."""
