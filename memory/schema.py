@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,6 +63,16 @@ SCHEMA = pa.schema(
 )
 # the fields a record is made of, each in its own column (the vector and record excepted)
 FIELDS = [name for name in SCHEMA.names if name not in ("vector", "record")]
+# each field as the plain Python value its column stores, so that the JSON copy reads back
+# exactly as the column does (a numpy float or an int media time included)
+_PYTHON_TYPES: dict[str, Callable[[Any], Any]] = {
+    name: list
+    if name == "links"
+    else float
+    if pa.types.is_floating(SCHEMA.field(name).type)
+    else str
+    for name in FIELDS
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +103,7 @@ def to_arrow(records: Sequence[MemoryRecord]) -> pa.Table:
     vectors = np.asarray([r.vector for r in records], dtype=np.float32).reshape(-1)
     if vectors.size != len(records) * EMBEDDING_DIM:
         raise ValueError(f"every record needs a {EMBEDDING_DIM}-d vector")
-    rows = [{name: getattr(r, name) for name in FIELDS} | {"links": list(r.links)} for r in records]
+    rows = [{name: cast(getattr(r, name)) for name, cast in _PYTHON_TYPES.items()} for r in records]
     columns = {
         name: pa.array([row[name] for row in rows], SCHEMA.field(name).type) for name in FIELDS
     }
@@ -109,7 +119,9 @@ def record_column(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _as_json(rows: Sequence[dict[str, Any]]) -> pa.Array:
-    return pa.array([json.dumps(row, separators=(",", ":")) for row in rows], pa.string())
+    return pa.array(
+        [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows], pa.string()
+    )
 
 
 def from_arrow(table: pa.Table) -> list[MemoryRecord]:
@@ -120,8 +132,13 @@ def from_arrow(table: pa.Table) -> list[MemoryRecord]:
 
 
 def from_record_column(table: pa.Table) -> list[MemoryRecord]:
-    """Rows back as records, without their vectors, from the ``record`` column alone."""
-    return [_record(json.loads(value)) for value in table.column("record").to_pylist()]
+    """Rows back as records from the ``record`` column, with their vectors where ``table``
+    has a ``vector`` column, else with a zero vector."""
+    rows = [json.loads(value) for value in table.column("record").to_pylist()]
+    if "vector" in table.column_names:
+        for row, vector in zip(rows, table.column("vector").to_pylist(), strict=True):
+            row["vector"] = vector
+    return [_record(row) for row in rows]
 
 
 def _record(row: dict[str, Any]) -> MemoryRecord:

@@ -290,7 +290,15 @@ def test_a_table_written_before_the_record_column_gets_it_and_answers_the_same(
     """Hits read every field from the JSON ``record`` column; a store from before it existed
     is given the column when opened, with its rows' fields, and nothing it held is lost."""
     old = tmp_path / "old"
-    spoken = rec(speaker="alice", text="the red bicycle", media_t0=2.0, media_t1=3.5)
+    spoken = rec(
+        speaker="alice",
+        text="the red bicycle",
+        media_t0=2.0,
+        media_t1=3.5,
+        wall_time=1.7e9,
+        keyframe="media/a/s1/k.jpg",
+        audio="media/a/s1/u.wav",
+    )
     summary = rec(kind="session", text="what happened", links=("u1", "u2"))
     rows = to_arrow([spoken, summary]).drop_columns(["record"])
     lancedb.connect(old / "db").create_table(lancedb_store.TABLE, data=rows)
@@ -299,18 +307,44 @@ def test_a_table_written_before_the_record_column_gets_it_and_answers_the_same(
     store.add([rec(text="written after the upgrade")])
     (hit, similarity), *_ = store.vector_search(Scope(tenant="a"), spoken.vector, 3)
     assert similarity == pytest.approx(1.0, abs=1e-3)
-    assert (hit.id, hit.speaker, hit.text, hit.media_t0, hit.media_t1) == (
-        spoken.id,
-        "alice",
-        "the red bicycle",
-        2.0,
-        3.5,
-    )
+    assert hit == spoken.__class__(**{**_fields(spoken), "vector": hit.vector})
+    assert all(isinstance(t, float) for t in (hit.media_t0, hit.media_t1, hit.wall_time))
     found = store.text_search(Scope(tenant="a"), "happened", 5)
     assert [(r.id, r.kind, r.links) for r, _ in found] == [(summary.id, "session", ("u1", "u2"))]
     assert store.count(Scope(tenant="a")) == 3
     reopened = LanceStore(old)
     assert [r.text for r in reopened.rows(Scope(tenant="a"))][-1] == "written after the upgrade"
+
+
+def _fields(record: MemoryRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in MemoryRecord.__slots__}
+
+
+def test_a_hit_reads_back_the_values_its_columns_hold(store: LanceStore) -> None:
+    """The JSON copy a hit reads is made from the values as the columns store them: an int
+    media time or a numpy float comes back as the float that ``rows`` returns."""
+    written = rec(media_t0=2, media_t1=np.float32(3.5), text="Zoë's café ☕")
+    store.add([written])
+    (hit, _), *_ = store.vector_search(Scope(tenant="a"), written.vector, 1)
+    (row,) = store.rows(Scope(tenant="a"))
+    assert (hit.media_t0, hit.media_t1, hit.text) == (row.media_t0, row.media_t1, row.text)
+    assert type(hit.media_t0) is float and hit.media_t1 == 3.5 and hit.text == "Zoë's café ☕"
+
+
+def test_a_hit_found_by_full_text_alone_is_ranked_on_its_stored_vector(
+    store: LanceStore,
+) -> None:
+    """Ranking scores a text-only hit by its own vector against the query, so text hits must
+    come with their vectors (a zero vector scored 0 and fell under the similarity floor)."""
+    query = vec(1)
+    near = query + 0.3 * vec(2)
+    near /= np.linalg.norm(near)
+    target = rec(text="the zebra crossing", vector=near)
+    store.add([target, *(rec() for _ in range(5))])
+    ((found, score),) = store.text_search(Scope(tenant="a"), "zebra", 5)
+    assert np.allclose(found.vector, near)
+    (hit,) = rank([], [(found, score)], query, RetrievalConfig(), now=found.wall_time)
+    assert hit.similarity == pytest.approx(float(near @ query), abs=1e-5) and hit.similarity > 0.9
 
 
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
