@@ -15,8 +15,9 @@ it); then a last ``maintain`` folds the tail into the indices and queries run un
 Two ingest rates: what a writer sees (time in ``add`` calls: records to Arrow and commits, not
 the generation of synthetic data), and the sustained rate, from the first ``add`` until the
 background maintenance has caught up (generation included, so it is a lower bound). The last
-``maintain`` is timed on its own. Latency is per query, single-threaded, p50/p99 over
-``--queries`` queries; recall@10 compares the store's answer with an exact scan on a sample.
+``maintain`` is timed on its own. Latency is per query, single-threaded (the three kinds take
+turns, query by query), p50/p99 over ``--queries`` queries; recall@10 compares the store's
+answer with an exact scan on a sample.
 Disk is measured as left by maintenance (older versions kept a few minutes for readers still on
 them) and again after pruning every older version. RSS is this process's, current and peak.
 """
@@ -91,19 +92,29 @@ def batches(size: int, batch: int, centres: np.ndarray, seed: int) -> Iterator[l
         ]
 
 
-def latencies(run: Callable[[np.ndarray], object], queries: np.ndarray) -> dict[str, float]:
-    run(queries[0])  # warm caches
-    times = []
+def latencies(
+    runs: dict[str, Callable[[np.ndarray], object]], queries: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """p50/p99 of each kind of query, in ms. The kinds take turns, query by query, so that a
+    slow spell of this shared machine falls on all of them alike rather than on whichever
+    kind happened to be running."""
+    for run in runs.values():
+        run(queries[0])  # warm caches
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for q in queries:
-        start = time.perf_counter()
-        run(q)
-        times.append((time.perf_counter() - start) * 1000)
-    ordered = sorted(times)
-    return {
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
-        "n": len(ordered),
-    }
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(q)
+            times[name].append((time.perf_counter() - start) * 1000)
+    summary = {}
+    for name, measured in times.items():
+        ordered = sorted(measured)
+        summary[name] = {
+            "p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+            "n": len(ordered),
+        }
+    return summary
 
 
 def recall_at_10(
@@ -170,16 +181,17 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
         "settled_s": round(settled_s, 2),
         "final_maintain_s": round(index_s, 2),
         "ann_index": [i.name for i in store.table.list_indices() if i.columns == ["vector"]],
-        # the store offers no query without a tenant: this one goes straight to the table
-        "query_unscoped": latencies(lambda q: unscoped(store, q, 28), queries),
-        "recall_at_10_unscoped": recall_at_10(
-            lambda q: unscoped(store, q, 10), store, None, queries[:20]
-        ),
     }
+    # the store offers no query without a tenant: this one goes straight to the table
+    runs: dict[str, Callable[[np.ndarray], object]] = {"unscoped": lambda q: unscoped(store, q, 28)}
     for name, scope in scopes.items():
-        result[f"query_{name}"] = latencies(
-            lambda q, s=scope: store.vector_search(s, q, 28), queries
-        )
+        runs[name] = lambda q, s=scope: store.vector_search(s, q, 28)
+    for name, measured in latencies(runs, queries).items():
+        result[f"query_{name}"] = measured
+    result["recall_at_10_unscoped"] = recall_at_10(
+        lambda q: unscoped(store, q, 10), store, None, queries[:20]
+    )
+    for name, scope in scopes.items():
         result[f"recall_at_10_{name}"] = recall_at_10(
             lambda q, s=scope: [r.id for r, _ in store.vector_search(s, q, 10)],
             store,

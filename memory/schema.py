@@ -63,16 +63,17 @@ SCHEMA = pa.schema(
 )
 # the fields a record is made of, each in its own column (the vector and record excepted)
 FIELDS = [name for name in SCHEMA.names if name not in ("vector", "record")]
-# each field as the plain Python value its column stores, so that the JSON copy reads back
-# exactly as the column does (a numpy float or an int media time included)
-_PYTHON_TYPES: dict[str, Callable[[Any], Any]] = {
-    name: list
-    if name == "links"
-    else float
-    if pa.types.is_floating(SCHEMA.field(name).type)
-    else str
-    for name in FIELDS
-}
+
+
+def _python_type(name: str) -> Callable[[Any], Any]:
+    """The plain Python type of a field's column: the JSON copy of a row is made of these, so
+    that it reads back exactly as the column does (a numpy float or an int time included)."""
+    if name == "links":
+        return list
+    return float if pa.types.is_floating(SCHEMA.field(name).type) else str
+
+
+_PYTHON_TYPES = {name: _python_type(name) for name in FIELDS}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
