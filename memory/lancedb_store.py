@@ -61,6 +61,7 @@ from memory.heap import configure_allocators, release_free_memory
 from memory.layout import cluster_new_rows, compact, latest, prune, purge
 from memory.schema import (
     FIELDS,
+    RECORD_SCHEMA,
     SCHEMA,
     MemoryRecord,
     from_arrow,
@@ -180,7 +181,10 @@ class LanceStore:
         if "record" not in table.schema.names:
             log.info("memory store %s: adding the record column to every row", self.root)
             try:
-                latest(table).add_columns(record_column, read_columns=FIELDS)
+                # the output schema is given, not inferred from a first batch: a table
+                # without rows has none
+                udf = lance.batch_udf(output_schema=RECORD_SCHEMA)(record_column)
+                latest(table).add_columns(udf, read_columns=FIELDS)
             except CommitConflictError:  # another store on this folder added it meanwhile
                 if "record" not in latest(table).schema.names:
                     raise

@@ -28,6 +28,7 @@ __all__ = [
     "EMBEDDING_DIM",
     "FIELDS",
     "KINDS",
+    "RECORD_SCHEMA",
     "SCHEMA",
     "Kind",
     "MemoryRecord",
@@ -113,10 +114,14 @@ def to_arrow(records: Sequence[MemoryRecord]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=SCHEMA)
 
 
+RECORD_SCHEMA = pa.schema([SCHEMA.field("record")])
+
+
 def record_column(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The ``record`` column for rows of :data:`FIELDS` (how a table written before the
-    column existed gets it)."""
-    return pa.RecordBatch.from_arrays([_as_json(batch.select(FIELDS).to_pylist())], ["record"])
+    """The ``record`` column (in :data:`RECORD_SCHEMA`) for rows of :data:`FIELDS`: how a
+    table written before the column existed gets it."""
+    json_rows = _as_json(batch.select(FIELDS).to_pylist())
+    return pa.RecordBatch.from_arrays([json_rows], schema=RECORD_SCHEMA)
 
 
 def _as_json(rows: Sequence[dict[str, Any]]) -> pa.Array:

@@ -316,8 +316,19 @@ def test_a_table_written_before_the_record_column_gets_it_and_answers_the_same(
     assert [r.text for r in reopened.rows(Scope(tenant="a"))][-1] == "written after the upgrade"
 
 
-def _fields(record: MemoryRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in MemoryRecord.__slots__}
+def test_an_empty_table_written_before_the_record_column_opens_and_takes_rows(
+    tmp_path: Path,
+) -> None:
+    """The column's type cannot be learnt from a first batch of a table with no rows: opening
+    such a store failed until the upgrade named the type itself."""
+    old = tmp_path / "old"
+    schema = SCHEMA.remove(SCHEMA.get_field_index("record"))
+    lancedb.connect(old / "db").create_table(lancedb_store.TABLE, schema=schema)
+    store = LanceStore(old)
+    assert latest(store.table).schema.field("record") == SCHEMA.field("record")
+    written = rec(text="first words")
+    store.add([written])
+    assert store.vector_search(Scope(tenant="a"), written.vector, 1)[0][0].text == "first words"
 
 
 def test_a_hit_reads_back_the_values_its_columns_hold(store: LanceStore) -> None:
@@ -345,6 +356,10 @@ def test_a_hit_found_by_full_text_alone_is_ranked_on_its_stored_vector(
     assert np.allclose(found.vector, near)
     (hit,) = rank([], [(found, score)], query, RetrievalConfig(), now=found.wall_time)
     assert hit.similarity == pytest.approx(float(near @ query), abs=1e-5) and hit.similarity > 0.9
+
+
+def _fields(record: MemoryRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in MemoryRecord.__slots__}
 
 
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
