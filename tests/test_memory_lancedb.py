@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -307,7 +308,7 @@ def test_a_table_written_before_the_record_column_gets_it_and_answers_the_same(
     store.add([rec(text="written after the upgrade")])
     (hit, similarity), *_ = store.vector_search(Scope(tenant="a"), spoken.vector, 3)
     assert similarity == pytest.approx(1.0, abs=1e-3)
-    assert hit == spoken.__class__(**{**_fields(spoken), "vector": hit.vector})
+    assert hit == dataclasses.replace(spoken, vector=hit.vector)
     assert all(isinstance(t, float) for t in (hit.media_t0, hit.media_t1, hit.wall_time))
     found = store.text_search(Scope(tenant="a"), "happened", 5)
     assert [(r.id, r.kind, r.links) for r, _ in found] == [(summary.id, "session", ("u1", "u2"))]
@@ -356,10 +357,6 @@ def test_a_hit_found_by_full_text_alone_is_ranked_on_its_stored_vector(
     assert np.allclose(found.vector, near)
     (hit,) = rank([], [(found, score)], query, RetrievalConfig(), now=found.wall_time)
     assert hit.similarity == pytest.approx(float(near @ query), abs=1e-5) and hit.similarity > 0.9
-
-
-def _fields(record: MemoryRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in MemoryRecord.__slots__}
 
 
 def test_compaction_leaves_full_fragments_alone(tmp_path: Path) -> None:
