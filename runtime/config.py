@@ -161,6 +161,9 @@ class MemoryConfig(_Section):
     recency_weight: float = Field(0.1, ge=0)
     recency_half_life_s: float = Field(604800.0, gt=0)
     index_threshold: int = Field(10_000, ge=256, description="Rows before the ANN index is built.")
+    nprobes: int = Field(
+        30, ge=1, description="ANN partitions searched a query: more find more, more slowly."
+    )
     compact_every: int = Field(512, ge=1, description="Writes between compactions.")
     recall_lines: int = Field(4, ge=0, description="Recalled items put in a prompt at most.")
 

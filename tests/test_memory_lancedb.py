@@ -17,6 +17,8 @@ from memory.layout import cluster_new_rows, latest
 from memory.retrieval import RetrievalConfig, rank
 from memory.schema import EMBEDDING_DIM, SCHEMA, MemoryRecord, to_arrow
 from memory.scope import Scope
+from runtime.actors.memory import LongTermMemoryActor
+from runtime.config import MemoryConfig, load_config
 from vigil.errors import BackendError, ConfigError
 
 RNG = np.random.default_rng(3)
@@ -502,3 +504,11 @@ def test_concurrent_first_text_searches_build_the_index_once(store: LanceStore) 
         found = list(pool.map(lambda _: store.text_search(scope, "locker", 5), range(4)))
     assert all(len(hits) == 5 for hits in found)
     assert sum(index.columns == ["text"] for index in store.table.list_indices()) == 1
+
+
+def test_the_memory_section_sets_how_many_partitions_a_search_probes(tmp_path: Path) -> None:
+    config = load_config(memory={"persistent": True, "path": str(tmp_path / "mem"), "nprobes": 7})
+    actor = LongTermMemoryActor(config.memory, "cam1")
+    assert actor.long.store.options.nprobes == 7
+    assert MemoryConfig().nprobes == StoreOptions().nprobes, "README gives one default for both"
+    actor.long.store.close()

@@ -45,7 +45,9 @@ class LongTermMemoryActor:
                 recency_half_life_s=config.recency_half_life_s,
             ),
             options=StoreOptions(
-                index_threshold=config.index_threshold, compact_every=config.compact_every
+                index_threshold=config.index_threshold,
+                nprobes=config.nprobes,
+                compact_every=config.compact_every,
             ),
         )
 
