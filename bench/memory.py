@@ -17,7 +17,11 @@ the generation of synthetic data), and the sustained rate, from the first ``add`
 background maintenance has caught up (generation included, so it is a lower bound). The last
 ``maintain`` is timed on its own. Latency is per query, single-threaded (the three kinds take
 turns, query by query), p50/p99 over ``--queries`` queries; recall@10 compares the store's
-answer with an exact scan on a sample.
+answer with an exact scan on a sample, and again for queries halfway between two topics (the
+harder case, which shows what ``--nprobes`` buys). The queries then run again on a cold store,
+as after a restart on a machine whose page cache no longer holds it: the store is closed, its
+files are dropped from the page cache (``posix_fadvise``, Linux) and it is reopened; the time
+to reopen, the first query's, and p50/p99 over fresh queries while the cache refills.
 Disk is measured as left by maintenance (older versions kept a few minutes for readers still on
 them) and again after pruning every older version. RSS is this process's, current and peak.
 """
@@ -25,7 +29,9 @@ them) and again after pruning every older version. RSS is this process's, curren
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -38,6 +44,7 @@ import numpy as np
 import psutil
 from rich.progress import Progress
 
+from memory.heap import release_free_memory
 from memory.lancedb_store import LanceStore, StoreOptions, nearest
 from memory.layout import purge
 from memory.schema import EMBEDDING_DIM, MemoryRecord, from_record_column
@@ -46,6 +53,7 @@ from memory.scope import Scope
 TENANTS = 10
 SPEAKERS = 40
 PER_TOPIC = 500
+Query = Callable[[np.ndarray], object]
 WORDS = [
     "red",
     "blue",
@@ -92,9 +100,16 @@ def batches(size: int, batch: int, centres: np.ndarray, seed: int) -> Iterator[l
         ]
 
 
-def latencies(
-    runs: dict[str, Callable[[np.ndarray], object]], queries: np.ndarray
-) -> dict[str, dict[str, float]]:
+def query_runs(store: LanceStore, scopes: dict[str, Scope]) -> dict[str, Query]:
+    """The three kinds of query on ``store``, each asking for 28 hits (Dispider's most)."""
+    # the store offers no query without a tenant: this one goes straight to the table
+    runs: dict[str, Query] = {"unscoped": lambda q: unscoped(store, q, 28)}
+    for name, scope in scopes.items():
+        runs[name] = lambda q, s=scope: store.vector_search(s, q, 28)
+    return runs
+
+
+def latencies(runs: dict[str, Query], queries: np.ndarray) -> dict[str, dict[str, float]]:
     """p50/p99 of each kind of query, in ms. The kinds take turns, query by query, so that a
     slow spell of this shared machine falls on all of them alike rather than on whichever
     kind happened to be running."""
@@ -145,10 +160,43 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -> dict[str, object]:
-    rng = np.random.default_rng(7)
-    centres = unit(rng.standard_normal((max(10, size // PER_TOPIC), EMBEDDING_DIM)))
-    store = LanceStore(root, StoreOptions(index_type=args.index, rerank_rows=args.rerank_rows))
+def drop_page_cache(path: Path) -> None:
+    """Evict ``path``'s files from the page cache, so that reads go to the disk again (as
+    after a restart, or once the kernel reclaimed pages left idle). Written pages are flushed
+    first: the kernel keeps dirty ones."""
+    for file in (f for f in path.rglob("*") if f.is_file()):
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fdatasync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def cold_queries(
+    root: Path, options: StoreOptions, scopes: dict[str, Scope], queries: np.ndarray
+) -> dict[str, object]:
+    """Reopen the store at ``root`` from a cold page cache and time its queries."""
+    if not hasattr(os, "posix_fadvise"):
+        return {"skipped": "this system cannot drop files from the page cache (posix_fadvise)"}
+    drop_page_cache(root)
+    start = time.perf_counter()
+    store = LanceStore(root, options)
+    result: dict[str, object] = {"reopen_ms": round((time.perf_counter() - start) * 1000, 1)}
+    runs = query_runs(store, scopes)
+    start = time.perf_counter()
+    runs["unscoped"](queries[0])
+    result["first_query_ms"] = round((time.perf_counter() - start) * 1000, 1)
+    for name, measured in latencies(runs, queries[1:]).items():
+        result[f"query_{name}"] = measured
+    store.close()
+    return result
+
+
+def fill(
+    store: LanceStore, size: int, args: argparse.Namespace, centres: np.ndarray, progress: Progress
+) -> dict[str, object]:
+    """Add ``size`` records in batches, then let maintenance catch up; the rates measured."""
     task = progress.add_task(f"ingest {size:,}", total=size)
     ingest_s = 0.0
     began = time.perf_counter()
@@ -163,18 +211,7 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
     store.maintain()
     index_s = time.perf_counter() - start
     progress.remove_task(task)
-    disk_mb = round(du(root) / 2**20, 1)
-    purge(store.table, fragment_rows=store.options.fragment_rows)
-    queries = unit(
-        centres[rng.integers(0, len(centres), args.queries)]
-        + 0.03 * rng.standard_normal((args.queries, EMBEDDING_DIM))
-    )
-    scopes = {
-        "tenant": Scope(tenant="t3"),
-        "tenant_speaker": Scope(tenant="t3", speakers=("spk7",)),
-    }
-    result: dict[str, object] = {
-        "records": size,
+    return {
         "ingest_rec_per_s": round(size / ingest_s, 1),
         "ingest_sustained_rec_per_s": round(size / settled_s, 1),
         "ingest_s": round(ingest_s, 2),
@@ -182,29 +219,74 @@ def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -
         "final_maintain_s": round(index_s, 2),
         "ann_index": [i.name for i in store.table.list_indices() if i.columns == ["vector"]],
     }
-    # the store offers no query without a tenant: this one goes straight to the table
-    runs: dict[str, Callable[[np.ndarray], object]] = {"unscoped": lambda q: unscoped(store, q, 28)}
-    for name, scope in scopes.items():
-        runs[name] = lambda q, s=scope: store.vector_search(s, q, 28)
-    for name, measured in latencies(runs, queries).items():
-        result[f"query_{name}"] = measured
-    result["recall_at_10_unscoped"] = recall_at_10(
-        lambda q: unscoped(store, q, 10), store, None, queries[:20]
-    )
+
+
+def recalls(
+    store: LanceStore, scopes: dict[str, Scope], queries: np.ndarray, between: np.ndarray
+) -> dict[str, float | None]:
+    """recall@10 of each kind of query, and of unscoped ones between two topics."""
+    result = {
+        "recall_at_10_unscoped": recall_at_10(
+            lambda q: unscoped(store, q, 10), store, None, queries
+        ),
+        "recall_at_10_unscoped_between_topics": recall_at_10(
+            lambda q: unscoped(store, q, 10), store, None, between
+        ),
+    }
     for name, scope in scopes.items():
         result[f"recall_at_10_{name}"] = recall_at_10(
             lambda q, s=scope: [r.id for r, _ in store.vector_search(s, q, 10)],
             store,
             scope.where(),
-            queries[:20],
+            queries,
         )
-    result |= {
+    return result
+
+
+def bench(size: int, args: argparse.Namespace, root: Path, progress: Progress) -> dict[str, object]:
+    rng = np.random.default_rng(7)
+    centres = unit(rng.standard_normal((max(10, size // PER_TOPIC), EMBEDDING_DIM)))
+    options = StoreOptions(
+        index_type=args.index, nprobes=args.nprobes, rerank_rows=args.rerank_rows
+    )
+    store = LanceStore(root, options)
+    result: dict[str, object] = {"records": size} | fill(store, size, args, centres, progress)
+    disk_mb = round(du(root) / 2**20, 1)
+    purge(store.table, fragment_rows=store.options.fragment_rows)
+    queries, cold = (
+        unit(
+            centres[rng.integers(0, len(centres), args.queries)]
+            + 0.03 * rng.standard_normal((args.queries, EMBEDDING_DIM))
+        )
+        for _ in range(2)
+    )
+    # a query near one topic's centre finds its neighbours in the first partitions probed,
+    # whatever the settings; one halfway between two topics tells them apart
+    pairs = rng.integers(0, len(centres), (2, 50))
+    between = unit(
+        centres[pairs[0]] + centres[pairs[1]] + 0.03 * rng.standard_normal((50, EMBEDDING_DIM))
+    )
+    scopes = {
+        "tenant": Scope(tenant="t3"),
+        "tenant_speaker": Scope(tenant="t3", speakers=("spk7",)),
+    }
+    for name, measured in latencies(query_runs(store, scopes), queries).items():
+        result[f"query_{name}"] = measured
+    result |= recalls(store, scopes, queries[:20], between) | {
         "disk_mb": disk_mb,
         "disk_after_cleanup_mb": round(du(root) / 2**20, 1),
         "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     store.close()
+    # as a restarted process would, the reopened store starts without this one's memory
+    del store
+    gc.collect()
+    release_free_memory()
+    result["cold"] = cold_queries(root, options, scopes, cold)
+    result["peak_rss_after_cold_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
     print(json.dumps(result), flush=True)
     return result
 
@@ -221,6 +303,9 @@ def main() -> None:
     defaults = StoreOptions()
     parser.add_argument(
         "--index", default=defaults.index_type, choices=["ivf_sq", "ivf_rq"], help="ANN index type"
+    )
+    parser.add_argument(
+        "--nprobes", type=int, default=defaults.nprobes, help="ANN partitions searched a query"
     )
     parser.add_argument(
         "--rerank-rows",
@@ -244,6 +329,7 @@ def main() -> None:
     report = {
         "machine": f"{psutil.cpu_count()} cores, shared",
         "index": args.index,
+        "nprobes": args.nprobes,
         "rerank_rows": args.rerank_rows,
         "sizes": results,
     }
