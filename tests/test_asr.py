@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from decision.utterances import classify
 from evaluation.media import speak
 from evaluation.samples import SpeechSample, speech_samples
 from perception.asr import Transcriber
@@ -42,7 +43,10 @@ def test_question_with_word_times(transcriber: Transcriber) -> None:
     factor = transcriber.last_seconds / seconds
     print(f"ASR {transcriber.last_seconds * 1000:.0f} ms for {seconds:.2f} s: x{factor:.2f}")
     assert words_of(text) == ["how", "many", "people", "are", "walking"]
-    assert text.endswith("?")
+    # tiny's question mark on a cropped window is a near tie that the CPU's int8 kernels
+    # decide: on a machine with AMX it became a full stop; the decision stage reads a question
+    # from its opening word as well
+    assert classify(text) == "question", text
     assert words[0].text == "How"
     assert all(0 <= w.t0 <= w.t1 <= seconds + 0.1 for w in words)
     assert all(a.t0 <= b.t0 for a, b in itertools.pairwise(words))
