@@ -509,6 +509,8 @@ def test_concurrent_first_text_searches_build_the_index_once(store: LanceStore) 
 def test_the_memory_section_sets_how_many_partitions_a_search_probes(tmp_path: Path) -> None:
     config = load_config(memory={"persistent": True, "path": str(tmp_path / "mem"), "nprobes": 7})
     actor = LongTermMemoryActor(config.memory, "cam1")
-    assert actor.long.store.options.nprobes == 7
+    try:
+        assert actor.long.store.options.nprobes == 7
+    finally:
+        actor.long.store.close()
     assert MemoryConfig().nprobes == StoreOptions().nprobes, "README gives one default for both"
-    actor.long.store.close()
