@@ -68,6 +68,25 @@ def synthetic(
     evaluate(files, made.root, out, mode, paced, workers, None, address, config, None)
 
 
+@eval_app.command("score")
+def score(
+    files: Annotated[
+        list[Path], typer.Argument(help="Official result files; several merge.", metavar="FILE")
+    ],
+    benchmark: Annotated[
+        str, typer.Option("--benchmark", "-b", help="ovo-bench or streamingbench.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="StreamingBench answer key (default: found).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the score as JSON.")] = False,
+) -> None:
+    """Score official result files (any model's) under the official rules."""
+    from evaluation.score_files import print_score
+
+    print_score(benchmark, files, model, as_json)
+
+
 @eval_app.command("train-head")
 def train_head(
     out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write.")] = Path(

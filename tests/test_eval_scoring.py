@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from evaluation.scoring import ovo_choice, ovo_count, ovo_scores, ovo_yesno, sb_scores
+from evaluation.scoring import (
+    ovo_choice,
+    ovo_count,
+    ovo_scores,
+    ovo_yesno,
+    sb_choice,
+    sb_proactive,
+    sb_scores,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 pytestmark = pytest.mark.skipif(not SHARED.exists(), reason="../shared/benchmarks is absent")
@@ -36,6 +44,10 @@ def test_rules_keep_the_official_quirks() -> None:
     assert ovo_yesno("N", 0) == 1 and ovo_yesno("Y", 1) == 1
     assert ovo_yesno("no", 0) == 0  # only "No" with a capital counts
     assert ovo_yesno("Yes, it is", 1) == 1 and ovo_yesno("Yes", 0) == 0
+    assert sb_choice("B. a dog", "B") == 1 and sb_choice(" B", "B") == 0 and sb_choice("", "B") == 0
+    assert sb_proactive(27, "Goal by white team", 29, "Goal by white team") == 1
+    assert sb_proactive(27, "goal by white team", 29, "Goal by white team") == 0  # case kept
+    assert sb_proactive(False, "Goal by white team", 29, "Goal by white team") == 0
 
 
 def test_ovo_scores_on_the_official_file() -> None:
@@ -78,8 +90,12 @@ def test_streamingbench_scores_on_the_official_files() -> None:
     assert (first["ground_truth_time_stamp"], first["ground_truth_output"]) == ("00:00:29", "3")
     first["vigil"] = {"answered": 31, "dialog_history": [{"content": "3", "time": 31}]}
     second = json.loads(json.dumps(proactive[0]))
-    second["questions"][0]["vigil"] = {"answered": 32, "dialog_history": [{"content": "3"}]}
+    second["questions"][0]["vigil"] = {
+        "answered": 32,
+        "dialog_history": [{"content": "3", "time": 32}],
+    }
     scores = sb_scores([*real, proactive[0], second])
+    assert scores["warnings"] == []
     if right["task_type"] == wrong["task_type"]:
         assert scores["tasks"][right["task_type"]] == pytest.approx(50.0)
     else:
