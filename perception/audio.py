@@ -7,7 +7,11 @@ chunk and run inline; Whisper (0.1-0.5 s a segment) never runs on the event loop
 
 Speakers: given a :class:`~perception.speakers.VoiceEmbedder`, each segment's voice is embedded
 while Whisper transcribes it, and the :class:`~perception.speakers.SpeakerRegistry` names the
-speaker (an id such as ``speaker-2``, or a name once enrolled).
+speaker (an id such as ``speaker-2``, or a name once enrolled). Partial utterances carry the
+best guess so far: a partial transcript's audio is embedded in the same worker thread and
+matched against the known voices without changing them (``unknown`` for a voice not known
+yet); the onset partial, and any with too little speech to embed, carry the last final
+utterance's speaker (often the next one, with one person talking to the agent).
 
 Latency: a segment ends after ``min_silence`` of pause, but as soon as a pause has lasted long
 enough to hold the trailing padding, the segment-so-far is transcribed speculatively in the
@@ -40,6 +44,7 @@ from vigil.items import AudioChunk, Utterance, Word, new_id
 __all__ = ["AudioOptions", "AudioPerception"]
 
 _Text = tuple[str, list[Word], float]  # text, words relative to the clip, seconds taken
+_Partial = tuple[_Text, np.ndarray | None]  # with the voice embedding of the audio so far
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +115,8 @@ class AudioPerception:
         self.options = options or AudioOptions()
         self.voices = voices
         self.speakers = speakers or SpeakerRegistry()
+        if voices is not None:
+            self.speakers.calibrate(voices.calibration)
         self.vad = SileroVad(vad_model_path, threads=self.options.vad_threads)
         self.segmenter = SpeechSegmenter(self.options.vad)
         self.asr_seconds = 0.0
@@ -125,7 +132,8 @@ class AudioPerception:
         self._speculation: tuple[tuple[int, int, int], asyncio.Task[_Text]] | None = None
         self._ids: dict[tuple[int, int], str] = {}  # (epoch, first sample) -> utterance id
         self._partial_due: tuple[tuple[int, int], int] | None = None  # segment, next sample
-        self._partial: tuple[tuple[int, int], int, asyncio.Task[_Text]] | None = None
+        self._partial: tuple[tuple[int, int], int, asyncio.Task[_Partial]] | None = None
+        self._last_speaker: str | None = None  # the label of the last final utterance
 
     async def start(self) -> None:
         """Load Whisper and the VAD model (once; about 0.3 s)."""
@@ -227,17 +235,17 @@ class AudioPerception:
                     start,
                 )
             ):
-                text, _, seconds = task.result()
+                (text, _, seconds), voice = task.result()
                 self.asr_seconds += seconds
                 if text:
-                    out.append(self._partial_utterance(first, end, text))
+                    out.append(self._partial_utterance(first, end, text, self._guess(voice)))
         if self.options.partial_interval is None or start is None:
             return out
         key = (self._epoch, start)
         now = self._buffer_start + self._buffer.size
         if self._partial_due is None or self._partial_due[0] != key:
             if now - start >= round(self.options.min_speech * SAMPLE_RATE):
-                out.append(self._partial_utterance(start, now, ""))
+                out.append(self._partial_utterance(start, now, "", self._guess(None)))
                 step = round(self.options.partial_interval * SAMPLE_RATE)
                 self._partial_due = (key, start + step)
             return out
@@ -247,14 +255,27 @@ class AudioPerception:
         if now >= self._partial_due[1] and not whisper_busy:
             audio = self._buffer[max(0, start - self._buffer_start) : now - self._buffer_start]
             task = asyncio.get_running_loop().create_task(
-                asyncio.to_thread(self._recognise, audio.copy()), name="vigil-asr-partial"
+                asyncio.to_thread(self._recognise_partial, audio.copy()), name="vigil-asr-partial"
             )
             self._partial = (key, now, task)
             step = round(self.options.partial_interval * SAMPLE_RATE)
             self._partial_due = (key, now + step)
         return out
 
-    def _partial_utterance(self, start: int, end: int, text: str) -> Utterance:
+    def _guess(self, voice: np.ndarray | None) -> str | None:
+        """Who a partial's speaker is: the known identity its voice is near, else ``unknown``;
+        with too little voice to embed (None), the last final utterance's speaker. None when
+        speakers are not told apart."""
+        if self.voices is None:
+            return None
+        if voice is None:
+            return self._last_speaker or self.speakers.options.unknown
+        identity = self.speakers.guess(voice)
+        return identity.label if identity is not None else self.speakers.options.unknown
+
+    def _partial_utterance(
+        self, start: int, end: int, text: str, speaker: str | None = None
+    ) -> Utterance:
         t0, t1 = self.media_time_of(start), self.media_time_of(end)
         while len(self._ids) > 64:  # segments that never became final
             del self._ids[next(iter(self._ids))]
@@ -266,13 +287,19 @@ class AudioPerception:
             t0=t0,
             t1=t1,
             text=text,
-            speaker=self.options.speaker,
+            speaker=speaker or self.options.speaker,
             final=False,
         )
 
     def _recognise(self, audio: np.ndarray) -> _Text:
         text, words = self.transcriber.transcribe(audio)
         return text, words, self.transcriber.last_seconds
+
+    def _recognise_partial(self, audio: np.ndarray) -> _Partial:
+        """The transcript so far and, when speakers are told apart, the voice so far."""
+        enough = audio.size >= self.speakers.options.min_seconds * SAMPLE_RATE
+        voice = self.voices.embed(audio) if self.voices is not None and enough else None
+        return self._recognise(audio), voice
 
     async def _drop_speculation(self) -> None:
         """Wait out the background Whisper calls (never two at once with the final one)."""
@@ -345,6 +372,7 @@ class AudioPerception:
             if voice is not None:
                 identity = self.speakers.assign(await voice, clip.t1 - clip.t0, text)
                 speaker = identity.label if identity is not None else self.speakers.options.unknown
+                self._last_speaker = speaker
             if not text:
                 continue
             results.append(
