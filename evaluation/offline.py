@@ -51,7 +51,7 @@ async def ask_offline(
             asks=[(query.prompt, max(0.0, t1 - t0 - 1.0))],
         )  # fmt: skip
         answers = [r for r in outcome.responses if not r.cancelled]
-        text = answers[0].text if answers else None
+        text = (answers[0].choice or answers[0].text) if answers else None
         record.update(response=text, latency=answers[0].latency if answers else None)
         record["emitted_at"] = t1 if text is not None else None
         if query.rule != "proactive":

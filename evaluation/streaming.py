@@ -57,8 +57,14 @@ def _answers(outcome: RunOutcome) -> dict[tuple[str, float | None], list[dict[st
         if request is None or response.cancelled:
             continue
         at = None if request.kind == "instruction" else round(request.media_time, 3)
+        # A chosen option is recorded as its letter alone: OVO-Bench's rule counts a letter
+        # anywhere in the response, and "B. A parked car" would also count as A.
         found.setdefault((request.text, at), []).append(
-            {"text": response.text, "media": response.asked_at, "latency": response.latency}
+            {
+                "text": response.choice or response.text,
+                "media": response.asked_at,
+                "latency": response.latency,
+            }
         )
     return found
 

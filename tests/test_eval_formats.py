@@ -23,19 +23,26 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> SyntheticSet:
     return build_synthetic(tmp_path_factory.mktemp("synth"), clips=1)
 
 
+def sb_file(synth: SyntheticSet, name: str) -> Path:
+    return next(p for p in synth.streamingbench if p.name.startswith(f"questions_{name}_"))
+
+
 def test_synthetic_set_reads_back_in_both_formats(synth: SyntheticSet) -> None:
     queries, problems, records = load_ovo(synth.ovo, synth.root)
-    assert problems == [] and len(queries) == len(records) == 5
-    assert {q.category for q in queries} == {"realtime", "backward"}
-    ocr = next(q for q in queries if q.task == "OCR")
-    assert "A. " in ocr.prompt and "D. " in ocr.prompt and ocr.prompt.endswith("only.")
-    real, problems, _ = load_streamingbench(synth.streamingbench[0], synth.root)
-    proactive, _, _ = load_streamingbench(synth.streamingbench[1], synth.root)
+    assert problems == [] and len(queries) == len(records) >= 3
+    assert {q.category for q in queries} <= {"realtime", "backward"}
+    choice = queries[0]
+    assert "A. " in choice.prompt and "D. " in choice.prompt and choice.prompt.endswith("only.")
+    real, problems, _ = load_streamingbench(sb_file(synth, "real"), synth.root)
+    proactive, _, _ = load_streamingbench(sb_file(synth, "proactive"), synth.root)
     assert problems == [] and real[0].rule == "choice" and "A. " in real[0].prompt
     due = proactive[0]
     assert due.rule == "proactive" and due.instruction and due.expected_time is not None
     assert due.polls[0] == due.at + 1 and due.polls[-1] == due.expected_time + 4
-    assert synth.questions == 7
+    counted = len(records) + sum(
+        len(e["questions"]) for p in synth.streamingbench for e in json.loads(p.read_text())
+    )
+    assert synth.questions == counted
 
 
 def test_gold_answers_score_full_marks_through_the_official_files(synth: SyntheticSet) -> None:
@@ -43,7 +50,7 @@ def test_gold_answers_score_full_marks_through_the_official_files(synth: Synthet
     result = ovo_results(records, queries, {q.key: q.expected for q in queries})
     assert all(item["ground_truth"] == item["response"] for item in result["realtime"])
     assert ovo_scores(result)["overall"] == pytest.approx(100.0)
-    sb, _, entries = load_streamingbench(synth.streamingbench[1], synth.root)
+    sb, _, entries = load_streamingbench(sb_file(synth, "proactive"), synth.root)
     answers = {q.key: {"response": q.expected, "emitted_at": q.expected_time + 1} for q in sb}
     assert sb_scores(streamingbench_results(entries, sb, answers))["overall"] == 100.0
 
@@ -56,7 +63,7 @@ def test_bad_inputs_are_reported_per_item(synth: SyntheticSet, tmp_path: Path) -
     bad = tmp_path / "ovo.json"
     bad.write_text(json.dumps(records))
     queries, problems, _ = load_ovo(bad, synth.root)
-    assert len(queries) == 2
+    assert len(queries) == len(records) - 3
     messages = [p.message for p in problems]
     assert "missing" in messages[0] and "beyond the end" in messages[1]
     assert "malformed" in messages[2]
@@ -69,7 +76,7 @@ def test_bad_inputs_are_reported_per_item(synth: SyntheticSet, tmp_path: Path) -
 def test_flat_video_folders_are_found(synth: SyntheticSet, tmp_path: Path) -> None:
     for video in (synth.root / "videos").glob("*.mp4"):
         shutil.copy(video, tmp_path / video.name)
-    queries, problems, _ = load_streamingbench(synth.streamingbench[0], tmp_path)
+    queries, problems, _ = load_streamingbench(sb_file(synth, "real"), tmp_path)
     assert problems == [] and queries[0].video.parent == tmp_path
 
 

@@ -1,10 +1,11 @@
 """StreamingBench: ``questions_{real,omni,sqa,proactive}[_stream].json`` read as they are.
 
 Each file is a list of videos, each with its questions (``questions_sqa.json`` nests them one
-level deeper). Multiple-choice questions are asked once at ``time_stamp``; sequential QA puts
-the earlier questions of the video with their gold answers before the question, as the
-official code does; Proactive Output questions are polled every second from ``time_stamp + 1``
-to ``ground_truth_time_stamp + 4`` (offline, polling) or registered once as a standing
+level deeper). Multiple-choice questions are asked once at ``time_stamp``; sequential QA (and
+only it: the other files' questions stand alone) puts the earlier questions of the video with
+their gold answers before the question, as the official code does; Proactive Output questions
+are polled every second from ``time_stamp + 1`` to ``ground_truth_time_stamp + 4`` (offline,
+polling) or registered once as a standing
 instruction (streaming). Results are written back in place: ``question[model] = response``.
 """
 
@@ -33,6 +34,7 @@ def load_streamingbench(
     """Queries of every usable question, a problem per unusable one, and the flat video list."""
     entries = _read(path)
     category = path.stem.split("_")[1] if "_" in path.stem else path.stem
+    sequential = category == "sqa"  # only sequential QA carries the earlier answers
     queries: list[Query] = []
     problems: list[Problem] = []
     for v, entry in enumerate(entries):
@@ -41,7 +43,7 @@ def load_streamingbench(
             key = f"sb:{path.stem}:{v}:{q}"
             try:
                 query = _query(question, entry, key, category, videos, history, v, q)
-                if "options" in question:
+                if "options" in question and sequential:
                     history += _history_line(question)
             except (KeyError, TypeError, ValueError, IndexError) as error:
                 problems.append(Problem(key, f"question {q} of video {v} is malformed: {error!r}"))
