@@ -1,22 +1,25 @@
 """Decision: when to respond, stay silent or interrupt; what a spoken request asks for."""
 
-from decision.conditions import Condition, EdgeTrigger, parse_condition
+from decision.conditions import EdgeTrigger, SpecWatch
 from decision.head import RespondHead
 from decision.policies import HeadPolicy, RulePolicy, Watch, WatchPolicy
-from decision.stage import DecisionOptions, DecisionStage, UnderstoodInstruction
+from decision.rules import parse_instruction
+from decision.stage import DecisionOptions, DecisionStage
+from decision.understanding import Understander, Understanding
 from decision.utterances import classify
 
 __all__ = [
-    "Condition",
     "DecisionOptions",
     "DecisionStage",
     "EdgeTrigger",
     "HeadPolicy",
     "RespondHead",
     "RulePolicy",
-    "UnderstoodInstruction",
+    "SpecWatch",
+    "Understander",
+    "Understanding",
     "Watch",
     "WatchPolicy",
     "classify",
-    "parse_condition",
+    "parse_instruction",
 ]

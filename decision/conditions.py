@@ -1,140 +1,117 @@
-"""Standing instructions ("tell me when someone enters") turned into checks on observations.
+"""Watching a :class:`~vigil.instructions.WatchSpec`: its clauses checked on what perception
+reports, fired once per occurrence.
 
-The default CPU perception is structured (people, faces, on-screen text, motion, scene
-changes), so an instruction is parsed into a predicate over those fields. Each condition is
-edge-triggered: it fires when it becomes true and re-arms only after it has been false for
-``release`` consecutive observations, so one occurrence gives one answer even when the
-detector flickers.
+Picture clauses (on-screen text, colours, counts, faces, cuts, motion) describe a lasting
+state: they are checked on every observation and fire on a rise, re-arming only after
+``release`` observations in a row without it, so a flickering detector does not repeat an
+answer. Speech clauses (a word said, a named person speaking, a question) are events: each
+final utterance that fits is an occurrence. A spec that mixes both ("when Alice speaks while a
+red card is up") fires on the utterance, with the picture clauses checked on the latest
+observation.
+
+Matching forgives what perception gets slightly wrong: OCR slips in on-screen text, plurals
+and Whisper's spelling in speech.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from difflib import SequenceMatcher
 
-from vigil.items import Observation
+from decision.utterances import classify
+from vigil.instructions import Clause, WatchSpec
+from vigil.items import Observation, Utterance
 
-__all__ = ["COLOUR_WORDS", "Condition", "EdgeTrigger", "Rearm", "parse_condition"]
+__all__ = ["EdgeTrigger", "Rearm", "SpecWatch", "mentions", "shows_text", "state_holds"]
 
-Predicate = Callable[[Observation], bool]
-
-_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-}  # fmt: skip
-_PERSON = r"(?:someone|somebody|anyone|anybody|a person|people|a man|a woman|a pedestrian|person)"
-_ARRIVE = r"(?:enters?|appears?|arrives?|comes? in|shows? up|walks? in|is there|is visible)"
-_COUNT = re.compile(
-    r"(?:more than|over|at least)?\s*(\d+|" + "|".join(_NUMBERS) + r")\s+(?:or more\s+)?"
-    r"(?:people|persons|pedestrians)",
-    re.IGNORECASE,
-)
-COLOUR_WORDS = (
-    "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "white",
-    "grey", "black",
-)  # fmt: skip
-"""The colour names perception reports (see :func:`perception.encoders.cpu.colour_names`)."""
-_COLOUR = re.compile(r"\b(" + "|".join(COLOUR_WORDS) + r"|gray)\b", re.IGNORECASE)
-_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]+)[\"'”’]")
-_TEXT = re.compile(
-    r"(?:text|sign|word|words|caption|screen)\s+(?:says|reads|shows|saying|reading|with)?\s*"
-    r"(?:the word\s+)?([A-Za-z0-9][\w\- ]{1,40})",
-    re.IGNORECASE,
-)
+_WORD = re.compile(r"[a-z0-9']+")
+_MOTION = 0.05
+"""Share of the picture that changed above which it counts as motion."""
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """A parsed instruction: a predicate and a phrase that explains a firing."""
-
-    predicate: Predicate
-    explain: Callable[[Observation], str]
-    kind: str
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
 
 
-def _number(token: str) -> int:
-    return int(token) if token.isdigit() else _NUMBERS[token.lower()]
+def _same_word(a: str, b: str) -> bool:
+    """Equal up to a plural or possessive ending, or one slip in a long word."""
+    if a == b:
+        return True
+    for x, y in ((a, b), (b, a)):
+        if y.startswith(x) and y[len(x) :] in ("s", "es", "'s", "s'"):
+            return True
+    return min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
-def _count_condition(text: str) -> Condition | None:
-    match = _COUNT.search(text)
-    if not match:
-        return None
-    threshold = _number(match.group(1))
-    if re.search(r"more than|over", match.group(0), re.IGNORECASE):
-        threshold += 1
-    return Condition(
-        predicate=lambda o: o.people >= threshold,
-        explain=lambda o: f"{o.people} people are visible at {o.media_time:.1f} s",
-        kind=f"people>={threshold}",
+def _contains(wanted: list[str], words: list[str]) -> bool:
+    """Whether ``wanted`` occurs in ``words`` as a run (each word forgiven a slip)."""
+    n = len(wanted)
+    return any(
+        all(_same_word(w, x) for w, x in zip(wanted, words[i : i + n], strict=True))
+        for i in range(len(words) - n + 1)
     )
 
 
-def _text_condition(text: str) -> Condition | None:
-    match = _QUOTED.search(text) or _TEXT.search(text)
-    if not match:
-        return None
-    wanted = match.group(1).strip().lower()
-
-    def shows(o: Observation) -> bool:
-        return any(wanted in line.lower() for line in o.text)
-
-    return Condition(
-        predicate=shows,
-        explain=lambda o: f"the text '{wanted}' appeared at {o.media_time:.1f} s",
-        kind=f"text~{wanted}",
-    )
-
-
-def _colour_condition(text: str) -> Condition | None:
-    match = _COLOUR.search(text)
-    if not match:
-        return None
-    wanted = "grey" if match.group(1).lower() == "gray" else match.group(1).lower()
-    return Condition(
-        predicate=lambda o: wanted in o.colours,
-        explain=lambda o: f"something {wanted} came into view at {o.media_time:.1f} s",
-        kind=f"colour={wanted}",
-    )
+def shows_text(wanted: str, observation: Observation) -> bool:
+    """Whether any line read on screen holds ``wanted``: as words, or with OCR's slips (a
+    missing space, a misread letter) within one line."""
+    target = _words(wanted)
+    if not target:
+        return False
+    squashed = "".join(target)
+    for line in observation.text:
+        words = _words(line)
+        if _contains(target, words):
+            return True
+        joined = "".join(words)
+        if squashed in joined:
+            return True
+        if len(squashed) >= 4 and any(
+            SequenceMatcher(None, squashed, joined[i : i + len(squashed)]).ratio() >= 0.8
+            for i in range(max(1, len(joined) - len(squashed) + 1))
+        ):
+            return True
+    return False
 
 
-def parse_condition(instruction: str) -> Condition | None:
-    """The condition an instruction asks to watch for, or None when it is not understood."""
-    text = instruction.lower()
-    if condition := _count_condition(text):
-        return condition
-    if re.search(r"\b(?:text|sign|says|reads|written|caption)\b", text) and (
-        condition := _text_condition(instruction)
-    ):
-        return condition
-    if condition := _colour_condition(text):
-        return condition
-    if re.search(r"\bfaces?\b|\blooks? at the camera\b", text):
-        return Condition(
-            predicate=lambda o: o.faces >= 1,
-            explain=lambda o: f"a face is visible at {o.media_time:.1f} s",
-            kind="faces>=1",
-        )
-    if re.search(r"\bscene changes?\b|\bcut\b|\bcamera (?:moves|changes)\b", text):
-        return Condition(
-            predicate=lambda o: o.scene_change,
-            explain=lambda o: f"the scene changed at {o.media_time:.1f} s",
-            kind="scene_change",
-        )
-    if re.search(_PERSON + r"\s+" + _ARRIVE, text) or re.search(r"\bpeople\b|\bperson\b", text):
-        return Condition(
-            predicate=lambda o: o.people >= 1,
-            explain=lambda o: f"{o.people} person(s) came into view at {o.media_time:.1f} s",
-            kind="people>=1",
-        )
-    if re.search(r"\b(?:moves?|moving|motion|movement)\b", text):
-        return Condition(
-            predicate=lambda o: o.motion >= 0.05,
-            explain=lambda o: f"movement started at {o.media_time:.1f} s",
-            kind="motion",
-        )
-    return None
+def mentions(wanted: str, text: str) -> bool:
+    """Whether ``text`` (a transcript) says ``wanted`` (a word or a short phrase)."""
+    target = [w for w in _words(wanted) if w not in ("the", "a", "an")]
+    return bool(target) and _contains(target, _words(text))
+
+
+def state_holds(clause: Clause, observation: Observation) -> bool:
+    """Whether a picture clause holds on ``observation``."""
+    match clause.kind:
+        case "text_on_screen":
+            return shows_text(clause.value, observation)
+        case "colour_on_screen":
+            return clause.value in observation.colours
+        case "people_at_least":
+            return observation.people >= clause.count
+        case "people_at_most":
+            return observation.people <= clause.count
+        case "face_visible":
+            return observation.faces >= max(1, clause.count)
+        case "scene_change":
+            return observation.scene_change
+        case "motion":
+            return observation.motion >= _MOTION
+        case _:
+            return False
+
+
+def event_holds(clause: Clause, utterance: Utterance) -> bool:
+    """Whether a speech clause holds for one final utterance."""
+    match clause.kind:
+        case "speech_mentions":
+            return mentions(clause.value, utterance.text)
+        case "person_speaks":
+            return utterance.speaker.lower() == clause.value.lower()
+        case "question_asked":
+            return classify(utterance.text) == "question"
+        case _:
+            return False
 
 
 class Rearm:
@@ -158,12 +135,80 @@ class Rearm:
 
 
 class EdgeTrigger:
-    """A condition fired on its false-to-true edges (see :class:`Rearm`)."""
+    """Picture clauses fired on their false-to-true edges (see :class:`Rearm`)."""
 
-    def __init__(self, condition: Condition, *, release: int = 2) -> None:
-        self.condition = condition
+    def __init__(self, clauses: tuple[Clause, ...], combine: str, *, release: int = 2) -> None:
+        self.clauses = clauses
+        self.combine = combine
         self._rearm = Rearm(release)
 
+    def holding(self, observation: Observation) -> list[Clause]:
+        return [c for c in self.clauses if state_holds(c, observation)]
+
+    def high(self, observation: Observation) -> bool:
+        held = len(self.holding(observation))
+        return held == len(self.clauses) if self.combine == "all" else held > 0
+
     def update(self, observation: Observation) -> bool:
-        """Feed one observation; True when this observation starts a new occurrence."""
-        return self._rearm.update(self.condition.predicate(observation))
+        """Feed one observation; True when it starts a new occurrence."""
+        return self._rearm.update(self.high(observation))
+
+
+def _explain(clause: Clause, item: Observation | Utterance) -> str:
+    at = f"at {item.media_time:.1f} s"
+    match clause.kind:
+        case "text_on_screen":
+            return f"the text '{clause.value}' appeared {at}"
+        case "colour_on_screen":
+            return f"something {clause.value} came into view {at}"
+        case "people_at_least" | "people_at_most":
+            count = item.people if isinstance(item, Observation) else "?"
+            return f"{count} people are visible {at}"
+        case "face_visible":
+            return f"a face is visible {at}"
+        case "scene_change":
+            return f"the scene changed {at}"
+        case "motion":
+            return f"movement started {at}"
+        case _:
+            assert isinstance(item, Utterance)
+            return f"{item.speaker} said {item.text.strip()!r} {at}"
+
+
+class SpecWatch:
+    """Watches one spec's clauses (``other`` clauses are the model's, see the stage)."""
+
+    def __init__(self, spec: WatchSpec, *, release: int = 2) -> None:
+        self.spec = spec
+        self.kind = spec.kind
+        self._events = tuple(c for c in spec.clauses if c.event)
+        self._states = EdgeTrigger(
+            tuple(c for c in spec.clauses if not c.event and c.kind != "other"),
+            spec.combine,
+            release=release,
+        )
+        self._latest: Observation | None = None
+
+    def update(self, item: Observation | Utterance) -> str | None:
+        """The evidence to answer with when ``item`` starts an occurrence, else None."""
+        if isinstance(item, Observation):
+            self._latest = item
+            states = self._states
+            fire = states.clauses and (not self._events or self.spec.combine == "any")
+            if fire and states.update(item):
+                return "; ".join(_explain(c, item) for c in states.holding(item))
+            return None
+        if not item.final or not self._events:
+            return None
+        held = [c for c in self._events if event_holds(c, item)]
+        if self.spec.combine == "any":
+            return _explain(held[0], item) if held else None
+        if len(held) < len(self._events):
+            return None
+        latest = self._latest
+        if self._states.clauses and (latest is None or not self._states.high(latest)):
+            return None
+        evidence = [_explain(held[0], item)]
+        if latest is not None and self._states.clauses:
+            evidence += [_explain(c, latest) for c in self._states.holding(latest)]
+        return "; ".join(evidence)

@@ -10,18 +10,17 @@ inputs, so the head is trained on exactly what it will see.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
 
-from decision.conditions import COLOUR_WORDS, Condition, parse_condition
+from decision.conditions import EdgeTrigger
+from decision.rules import parse_instruction
+from vigil.instructions import Clause
 from vigil.items import Observation
 
 __all__ = ["FEATURES", "Target", "features"]
-
-_QUOTED = re.compile(r"[\"“‘]([^\"”’]+)[\"”’]")
 
 FEATURES = (
     "text_match",
@@ -52,24 +51,26 @@ class Target:
     people: int | None
     faces: bool
     cut: bool
-    condition: Condition | None
+    condition: EdgeTrigger | None
 
     @classmethod
     def parse(cls, instruction: str) -> Target:
-        """The awaited text is the first quoted phrase ("output X" comes after the event)."""
-        lowered = instruction.lower()
-        event = re.split(r",\s*(?:output|say|reply|answer|tell)\b", instruction)[0]
-        quoted = _QUOTED.search(event)
-        condition = parse_condition(instruction)
-        # the count the rules read ("five people", "more than 3 people"), not a second parser
-        kind = condition.kind if condition else ""
+        """The fields of what the rules understood (one parser for both policies)."""
+        spec = parse_instruction(instruction)
+        clauses = spec.clauses if spec else ()
+        pictured = tuple(c for c in clauses if not c.event and c.kind != "other")
+
+        def first(kind: str) -> Clause | None:
+            return next((c for c in clauses if c.kind == kind), None)
+
+        text, people = first("text_on_screen"), first("people_at_least")
         return cls(
-            text=quoted.group(1).strip().lower() if quoted else None,
-            colours=tuple(c for c in COLOUR_WORDS if re.search(rf"\b{c}\b", event.lower())),
-            people=int(kind.removeprefix("people>=")) if kind.startswith("people>=") else None,
-            faces=bool(re.search(r"\bfaces?\b", lowered)),
-            cut=bool(re.search(r"\bscene changes?\b|\bcut\b", lowered)),
-            condition=condition,
+            text=text.value.lower() if text else None,
+            colours=tuple(c.value for c in clauses if c.kind == "colour_on_screen"),
+            people=people.count if people else None,
+            faces=first("face_visible") is not None,
+            cut=first("scene_change") is not None,
+            condition=EdgeTrigger(pictured, spec.combine) if spec and pictured else None,
         )
 
 
@@ -98,10 +99,8 @@ def _people_enough(people: int | None, observation: Observation | None) -> float
     return float(people is not None and observation is not None and observation.people >= people)
 
 
-def _rule(condition: Condition | None, observation: Observation | None) -> float:
-    return float(
-        condition is not None and observation is not None and condition.predicate(observation)
-    )
+def _rule(condition: EdgeTrigger | None, observation: Observation | None) -> float:
+    return float(condition is not None and observation is not None and condition.high(observation))
 
 
 def _change(observation: Observation, before: Observation | None) -> float:

@@ -1,20 +1,23 @@
 """When a standing instruction fires: two pluggable policies with one interface.
 
-``rules`` (the default) parses the instruction into a predicate over observation fields
-(:mod:`decision.conditions`). ``head`` scores every observation with the trained
-respond/silent head (:mod:`decision.head`) and fires when the probability crosses its
-calibrated threshold. Both fire once per occurrence: a firing re-arms only after ``release``
-observations in a row below the bar, so a flickering detector does not repeat an answer.
+``rules`` (the default) watches the instruction as understood (a
+:class:`~vigil.instructions.WatchSpec`, see :mod:`decision.understanding`) with predicates
+over observations and utterances (:mod:`decision.conditions`). ``head`` scores every
+observation with the trained respond/silent head (:mod:`decision.head`) and fires when the
+probability crosses its calibrated threshold. Both fire once per occurrence: a firing re-arms
+only after ``release`` observations in a row below the bar, so a flickering detector does not
+repeat an answer.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from decision.conditions import EdgeTrigger, Rearm, parse_condition
+from decision.conditions import Rearm, SpecWatch
 from decision.features import Target, features
 from decision.head import RespondHead
-from vigil.items import Observation
+from vigil.instructions import WatchSpec
+from vigil.items import Observation, Utterance
 
 __all__ = ["HeadPolicy", "RulePolicy", "Watch", "WatchPolicy"]
 
@@ -25,39 +28,25 @@ class Watch(Protocol):
     kind: str
     """How the instruction was understood, told back to the user."""
 
-    def update(self, observation: Observation) -> str | None:
-        """The evidence to answer with when ``observation`` starts an occurrence, else None."""
+    def update(self, item: Observation | Utterance) -> str | None:
+        """The evidence to answer with when ``item`` starts an occurrence, else None."""
         ...
 
 
 class WatchPolicy(Protocol):
-    def watch(self, instruction: str) -> Watch | None:
-        """A watch for ``instruction``, or None when this policy cannot follow it."""
+    def watch(self, spec: WatchSpec, instruction: str) -> Watch:
+        """A watch for ``instruction``, understood as ``spec``."""
         ...
 
 
-class _RuleWatch:
-    def __init__(self, edge: EdgeTrigger) -> None:
-        self._edge = edge
-        self.kind = edge.condition.kind
-
-    def update(self, observation: Observation) -> str | None:
-        if self._edge.update(observation):
-            return self._edge.condition.explain(observation)
-        return None
-
-
 class RulePolicy:
-    """Instructions parsed into predicates; ones it cannot parse are not watched."""
+    """The spec's clauses checked on what perception reports."""
 
     def __init__(self, release: int = 2) -> None:
         self.release = release
 
-    def watch(self, instruction: str) -> Watch | None:
-        condition = parse_condition(instruction)
-        return (
-            None if condition is None else _RuleWatch(EdgeTrigger(condition, release=self.release))
-        )
+    def watch(self, spec: WatchSpec, instruction: str) -> Watch:
+        return SpecWatch(spec, release=self.release)
 
 
 class _HeadWatch:
@@ -68,7 +57,10 @@ class _HeadWatch:
         self._before: Observation | None = None
         self.kind = f"head>={head.threshold:.2f}"
 
-    def update(self, observation: Observation) -> str | None:
+    def update(self, item: Observation | Utterance) -> str | None:
+        if not isinstance(item, Observation):
+            return None  # the head reads the picture only
+        observation = item
         p = self._head.probability(features(self._target, observation, self._before))
         self._before = observation
         if not self._edge.update(p >= self._head.threshold):
@@ -83,5 +75,5 @@ class HeadPolicy:
         self.head = head
         self.release = release
 
-    def watch(self, instruction: str) -> Watch | None:
+    def watch(self, spec: WatchSpec, instruction: str) -> Watch:
         return _HeadWatch(self.head, Target.parse(instruction), self.release)

@@ -10,21 +10,30 @@ The first policy is deliberately plain:
 - a question is answered once it is complete: at the end of the spoken utterance, or for a
   typed question at the first observation at or after the moment it was asked (so that the
   answer can use what is on screen then);
-- a standing instruction fires, once per occurrence, when its watch says so: a parsed
-  condition or the trained respond/silent head (see :mod:`decision.policies`), and not again
-  within ``cooldown`` media seconds;
+- a standing instruction is first understood (:mod:`decision.understanding`: the rule parser,
+  the language model, or both) into a typed spec that the user is told about; it then fires,
+  once per occurrence, when its watch says so (the spec's clauses over observations and
+  utterances, or the trained respond/silent head, see :mod:`decision.policies`), and not
+  again within ``cooldown`` media seconds; a spec the watch cannot check (``other``) is put to
+  the model itself, one check in flight and at most one every ``check_interval`` media
+  seconds. A firing answers with the output the instruction named, or else with what
+  happened, in words (exact and instant); only the head's and the model's firings leave the
+  wording to the reaction stage;
 - a spoken request is taken only when it is meant for the agent (see
   :mod:`decision.addressing`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
 from decision.addressing import Addressee, Addressing
 from decision.policies import RulePolicy, Watch, WatchPolicy
+from decision.understanding import Understander, Understanding, with_model, without_model
 from decision.utterances import classify
+from vigil.instructions import WatchSpec
 from vigil.items import (
     EndOfStream,
     Interrupt,
@@ -33,11 +42,12 @@ from vigil.items import (
     Request,
     Response,
     Trigger,
+    Understood,
     Utterance,
     new_id,
 )
 
-__all__ = ["DecisionOptions", "DecisionStage", "UnderstoodInstruction"]
+__all__ = ["DecisionOptions", "DecisionStage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +57,8 @@ class DecisionOptions:
     ``barge_in``: a final utterance while an answer streams interrupts it.
     ``cooldown``: media seconds after an instruction fired during which it stays quiet.
     ``agent_name``, ``addressing``, ``follow_up``: see :class:`decision.addressing.Addressee`.
+    ``understanding``: who reads instructions (see :mod:`decision.understanding`);
+    ``check_interval``: media seconds between two model checks of an ``other`` instruction.
     """
 
     video: bool = True
@@ -55,14 +67,8 @@ class DecisionOptions:
     agent_name: str = "Vigil"
     addressing: Addressing = "auto"
     follow_up: float = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class UnderstoodInstruction:
-    """How a standing instruction was understood, reported back to the user."""
-
-    request: Request
-    condition: str | None
+    understanding: Understanding = "auto"
+    check_interval: float = 5.0
 
 
 @dataclass(slots=True)
@@ -75,18 +81,28 @@ class _StreamState:
     fired: dict[str, float] = field(default_factory=dict)  # instruction id -> last media time
     last_answer: float | None = None
     last_observation: Observation | None = None
+    reading: dict[str, tuple[Request, asyncio.Task[WatchSpec]]] = field(default_factory=dict)
+    checked: dict[str, Request] = field(default_factory=dict)  # put to the model each moment
+    checking: dict[str, asyncio.Task[str | None]] = field(default_factory=dict)
+    last_check: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)  # instruction id -> output asked for
+    tells: set[str] = field(default_factory=set)  # instructions answered with their evidence
 
 
 class DecisionStage:
     """Keeps each stream's open requests and decides, item by item, when to respond."""
 
     def __init__(
-        self, options: DecisionOptions | None = None, policy: WatchPolicy | None = None
+        self,
+        options: DecisionOptions | None = None,
+        policy: WatchPolicy | None = None,
+        understander: Understander | None = None,
     ) -> None:
         self.options = options or DecisionOptions()
         self.policy = policy or RulePolicy()
+        self.understander = understander
         self._streams: dict[str, _StreamState] = {}
-        self.understood: list[UnderstoodInstruction] = []
+        self.understood: list[Understood] = []
 
     def _state(self, stream_id: str) -> _StreamState:
         if stream_id not in self._streams:
@@ -96,16 +112,18 @@ class DecisionStage:
         return self._streams[stream_id]
 
     async def handle(self, item: Item) -> list[Item]:
-        """Everything that follows from ``item``: requests, triggers and interrupts."""
+        """Everything that follows from ``item``: requests, triggers and interrupts (and what
+        instructions read or checked by the model meanwhile have come to)."""
+        done = self._harvest(item.stream_id)
         match item:
             case Request():
-                return self._on_request(item)
+                return done + self._on_request(item)
             case Observation():
-                return self._on_observation(item)
+                return done + self._on_observation(item)
             case Utterance(final=True):
-                return self._on_utterance(item)
+                return done + self._on_utterance(item)
             case Utterance():  # partial: someone started speaking
-                return self._barge_in(item)
+                return done + self._barge_in(item)
             case Response():
                 state = self._state(item.stream_id)
                 state.answering.pop(item.request_id, None)
@@ -113,22 +131,38 @@ class DecisionStage:
                 state.last_answer = item.media_time
                 return []
             case EndOfStream():
-                return self._on_end(item)
+                return done + self._on_end(item)
             case _:
-                return []
+                return done
+
+    async def settle(self, stream_id: str) -> list[Item]:
+        """Wait until every instruction given to the stream so far has been understood; what
+        that (and model checks meanwhile) brings."""
+        reading = [task for _, task in self._state(stream_id).reading.values()]
+        if reading:
+            await asyncio.wait(reading)
+        return self._harvest(stream_id)
 
     def open_requests(self, stream_id: str) -> list[Request]:
-        """Questions not yet answered and instructions being watched."""
+        """Questions not yet answered and instructions being watched or read."""
         state = self._state(stream_id)
-        return [*state.pending, *(request for request, _ in state.watches.values())]
+        return [
+            *state.pending,
+            *(request for request, _ in state.watches.values()),
+            *state.checked.values(),
+            *(request for request, _ in state.reading.values()),
+        ]
 
     def _on_request(self, request: Request) -> list[Item]:
         state = self._state(request.stream_id)
         if request.kind == "instruction":
-            watch = self.policy.watch(request.text)
-            self.understood.append(UnderstoodInstruction(request, watch.kind if watch else None))
-            if watch is not None:
-                state.watches[request.request_id] = (request, watch)
+            model = self.understander
+            spec = without_model(request.text, model is not None, self.options.understanding)
+            if spec is not None:
+                return [self._install(state, request, spec)]
+            assert model is not None
+            reading = asyncio.ensure_future(with_model(request.text, model.compile))
+            state.reading[request.request_id] = (request, reading)
             return []
         last = state.last_observation
         answerable = not self.options.video or (
@@ -138,6 +172,83 @@ class DecisionStage:
             return [self._trigger(request, asked_at=request.media_time)]
         state.pending.append(request)
         return []
+
+    def _install(self, state: _StreamState, request: Request, spec: WatchSpec) -> Understood:
+        """Watch ``request`` as ``spec`` says; how it was understood, to tell the user."""
+        checked = spec.model_checked and isinstance(self.policy, RulePolicy)
+        if checked and self.understander is None:
+            return self._understood(request, None, "not understood", spec.source)
+        kind = spec.kind
+        state.outputs[request.request_id] = spec.output
+        if checked:
+            state.checked[request.request_id] = request
+        else:
+            watch = self.policy.watch(spec, request.text)
+            state.watches[request.request_id] = (request, watch)
+            kind = watch.kind  # the head's threshold, when the head watches
+            if isinstance(self.policy, RulePolicy):
+                state.tells.add(request.request_id)
+        return self._understood(request, kind, spec.describe(), spec.source)
+
+    def _understood(
+        self, request: Request, condition: str | None, description: str, source: str
+    ) -> Understood:
+        understood = Understood(
+            stream_id=request.stream_id,
+            media_time=request.media_time,
+            request=request,
+            condition=condition,
+            description=description,
+            source=source,
+        )
+        self.understood.append(understood)
+        return understood
+
+    def _harvest(self, stream_id: str) -> list[Item]:
+        """Install instructions whose reading finished; triggers for model checks that said
+        yes."""
+        state = self._state(stream_id)
+        out: list[Item] = []
+        for request_id, (request, task) in list(state.reading.items()):
+            if task.done():
+                del state.reading[request_id]
+                out.append(self._install(state, request, task.result()))
+        for request_id, task in list(state.checking.items()):
+            if not task.done():
+                continue
+            del state.checking[request_id]
+            request = state.checked.get(request_id)
+            evidence = None if task.cancelled() or task.exception() else task.result()
+            at = state.last_check[request_id]
+            if request is not None and evidence:
+                out.extend(self._fire(state, request, at, evidence))
+        return out
+
+    def _fire(self, state: _StreamState, request: Request, at: float, evidence: str) -> list[Item]:
+        """A trigger for an occurrence, unless the instruction fired within the cooldown."""
+        last = state.fired.get(request.request_id)
+        if last is not None and at - last < self.options.cooldown:
+            return []
+        state.fired[request.request_id] = at
+        output = state.outputs.get(request.request_id, "")
+        if not output and request.request_id in state.tells:
+            output = evidence[:1].upper() + evidence[1:] + "."
+        return [self._trigger(request, asked_at=at, evidence=evidence, output=output)]
+
+    def _watch(self, state: _StreamState, item: Observation | Utterance) -> list[Item]:
+        """Feed ``item`` to every watch, and start due model checks."""
+        out: list[Item] = []
+        for request, watch in list(state.watches.values()):
+            if evidence := watch.update(item):
+                out.extend(self._fire(state, request, item.media_time, evidence))
+        for request_id, request in state.checked.items():
+            last = state.last_check.get(request_id)
+            due = last is None or item.media_time - last >= self.options.check_interval
+            if due and request_id not in state.checking and self.understander is not None:
+                state.last_check[request_id] = item.media_time
+                check = self.understander.check(item.stream_id, request.text, item.media_time)
+                state.checking[request_id] = asyncio.ensure_future(check)
+        return out
 
     def _on_observation(self, observation: Observation) -> list[Item]:
         state = self._state(observation.stream_id)
@@ -150,17 +261,7 @@ class DecisionStage:
             else:
                 still_pending.append(request)
         state.pending = still_pending
-        for request, watch in state.watches.values():
-            evidence = watch.update(observation)
-            last = state.fired.get(request.request_id)
-            if evidence and (
-                last is None or observation.media_time - last >= self.options.cooldown
-            ):
-                state.fired[request.request_id] = observation.media_time
-                out.append(
-                    self._trigger(request, asked_at=observation.media_time, evidence=evidence)
-                )
-        return out
+        return out + self._watch(state, observation)
 
     def _barge_in(self, utterance: Utterance) -> list[Item]:
         """An interrupt if an answer is being given while ``utterance`` is spoken.
@@ -189,6 +290,7 @@ class DecisionStage:
     def _on_utterance(self, utterance: Utterance) -> list[Item]:
         out: list[Item] = self._barge_in(utterance)
         state = self._state(utterance.stream_id)
+        out.extend(self._watch(state, utterance))  # before it may itself become an instruction
         state.addressee.learn(utterance.speaker, utterance.text)
         intent = classify(utterance.text)
         if intent == "statement" or not state.addressee.addressed(
@@ -215,9 +317,15 @@ class DecisionStage:
         out: list[Item] = [self._trigger(r, asked_at=end.media_time) for r in state.pending]
         state.pending = []
         state.watches.clear()
+        state.checked.clear()
+        for task in state.checking.values():
+            task.cancel()
+        state.checking.clear()
         return out
 
-    def _trigger(self, request: Request, *, asked_at: float, evidence: str = "") -> Trigger:
+    def _trigger(
+        self, request: Request, *, asked_at: float, evidence: str = "", output: str = ""
+    ) -> Trigger:
         """A trigger whose ``asked`` stamp is when the request became answerable.
 
         For speech that is when the words were heard (stamped by perception), so latency counts
@@ -233,5 +341,6 @@ class DecisionStage:
             request=request,
             asked_at=asked_at,
             evidence=evidence,
+            output=output,
             stamps={"asked": asked_wall, "decision": now},
         )

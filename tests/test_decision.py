@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from decision import DecisionOptions, DecisionStage, RulePolicy, classify, parse_condition
+from decision import DecisionOptions, DecisionStage, RulePolicy, classify, parse_instruction
 from vigil.items import (
     EndOfStream,
     Interrupt,
@@ -65,31 +65,74 @@ def test_classify(text: str, intent: str) -> None:
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("tell me when someone enters", "people>=1"),
-        ("tell me when there are more than 3 people", "people>=4"),
-        ("let me know when five people are visible", "people>=5"),
-        ("tell me when a face appears", "faces>=1"),
-        ("tell me when the sign says 'EXIT'", "text~exit"),
+        ("tell me when someone enters", "people_at_least>=1"),
+        ("tell me when there are more than 3 people", "people_at_least>=4"),
+        ("let me know when five people are visible", "people_at_least>=5"),
+        ("tell me when a face appears", "face_visible>=1"),
+        ("tell me when the sign says 'EXIT'", "text_on_screen=EXIT"),
         ("tell me when the scene changes", "scene_change"),
-        ('When a blue card appears on screen, output "BLUE".', "colour=blue"),
-        ("tell me when something gray shows up", "colour=grey"),
+        ('When a blue card appears on screen, output "BLUE".', "colour_on_screen=blue"),
+        ("tell me when something gray shows up", "colour_on_screen=grey"),
+        ("tell me when the room is empty", "people_at_most<=0"),
+        ("Let me know once the word CLOSED shows up", "text_on_screen=CLOSED"),
+        ("Tell me when someone says the word red", "speech_mentions=red"),
+        ("tell me when Carlos talks", "person_speaks=Carlos"),
     ],
 )
-def test_parse_condition(text: str, kind: str) -> None:
-    condition = parse_condition(text)
-    assert condition is not None
-    assert condition.kind == kind
+def test_parse_instruction(text: str, kind: str) -> None:
+    spec = parse_instruction(text)
+    assert spec is not None
+    assert spec.kind == kind
+
+
+def test_the_output_asked_for_is_not_what_is_watched() -> None:
+    spec = parse_instruction("When someone mentions a kettle, output 'kettle'")
+    assert spec is not None
+    assert (spec.kind, spec.output) == ("speech_mentions=kettle", "kettle")
 
 
 def test_colour_condition_reads_the_dominant_colours() -> None:
-    condition = parse_condition("tell me when a red card appears")
-    assert condition is not None
+    spec = parse_instruction("tell me when a red card appears")
+    assert spec is not None
+    watch = RulePolicy(release=1).watch(spec, "tell me when a red card appears")
     shown = dataclasses.replace(observation(3.0), colours=("grey", "red"))
-    assert condition.predicate(shown) and not condition.predicate(observation(4.0))
+    assert watch.update(observation(2.0)) is None
+    assert watch.update(shown) == "something red came into view at 3.0 s"
 
 
-def test_unknown_instruction_is_not_watched() -> None:
-    assert parse_condition("tell me when the weather is nice") is None
+def test_unknown_instruction_is_not_parsed() -> None:
+    assert parse_instruction("tell me when the weather is nice") is None
+
+
+async def test_an_instruction_no_rule_fits_is_reported_not_understood_without_a_model() -> None:
+    stage = DecisionStage()
+    await stage.handle(request("tell me when the weather is nice", kind="instruction"))
+    assert [(u.condition, u.description) for u in stage.understood] == [(None, "not understood")]
+
+
+async def test_speech_instruction_fires_on_the_utterance_that_says_the_word() -> None:
+    stage = DecisionStage(DecisionOptions(cooldown=0.0))
+    await stage.handle(request("Tell me when someone mentions the garage", kind="instruction"))
+    assert [u.condition for u in stage.understood] == ["speech_mentions=garage"]
+    assert not triggers(await stage.handle(utterance("I parked by the gate.", 1.0, 2.0)))
+    fired = triggers(await stage.handle(utterance("The garages are closed today.", 3.0, 4.5)))
+    assert [t.asked_at for t in fired] == [4.5]
+    assert "said 'The garages are closed today.'" in fired[0].evidence
+
+
+async def test_a_named_speaker_and_a_picture_must_hold_together() -> None:
+    stage = DecisionStage(DecisionOptions(cooldown=0.0))
+    text = "when Alice speaks while a red card is visible, say 'red'"
+    await stage.handle(request(text, kind="instruction"))
+    assert stage.understood[0].condition == "person_speaks=Alice & colour_on_screen=red"
+    alice = dataclasses.replace(utterance("Here it is.", 1.0, 2.0), speaker="Alice")
+    assert not triggers(await stage.handle(alice))  # no red yet
+    await stage.handle(dataclasses.replace(observation(3.0), colours=("red", "grey")))
+    bob = dataclasses.replace(utterance("I agree.", 3.0, 4.0), speaker="Bob")
+    assert not triggers(await stage.handle(bob))
+    again = dataclasses.replace(utterance("Look at this.", 4.0, 5.0), speaker="Alice")
+    fired = triggers(await stage.handle(again))
+    assert len(fired) == 1 and fired[0].output == "red"
 
 
 async def test_spoken_question_triggers_at_end_of_utterance() -> None:
@@ -147,7 +190,8 @@ async def test_instruction_evidence_names_what_happened() -> None:
     stage = DecisionStage()
     await stage.handle(request("tell me when the sign says 'EXIT'", kind="instruction"))
     (trigger,) = triggers(await stage.handle(observation(7.0, text=("EMERGENCY EXIT",))))
-    assert "exit" in trigger.evidence
+    assert trigger.evidence == "the text 'EXIT' appeared at 7.0 s"
+    assert trigger.output == "The text 'EXIT' appeared at 7.0 s."  # said as it is
     assert "7.0" in trigger.evidence
 
 

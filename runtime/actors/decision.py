@@ -3,16 +3,35 @@
 Triggers and interrupts go to the reaction actor without waiting for any answer (the call
 returns as soon as the reaction actor has queued the work), requests go to memory and to the
 console. Answer markers come back from the reaction actor through ``submit``.
+
+Standing instructions are read with the reaction actor's model when the rules do not fit
+(:class:`ReactionUnderstander`). That reading runs in the background, so a spoken instruction
+never holds up perception; typed requests, which come from the driver, wait for it so that the
+driver can tell the user at once how each was understood.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from decision import DecisionStage, UnderstoodInstruction
-from vigil.items import Interrupt, Item, Request, Trigger
+from decision import DecisionStage
+from vigil.instructions import WatchSpec
+from vigil.items import Interrupt, Item, Request, Trigger, Understood
 
-__all__ = ["DecisionActor"]
+__all__ = ["DecisionActor", "ReactionUnderstander"]
+
+
+class ReactionUnderstander:
+    """The decision stage's :class:`~decision.Understander`, backed by the reaction actor."""
+
+    def __init__(self, reaction: Any) -> None:
+        self._reaction = reaction
+
+    async def compile(self, instruction: str) -> WatchSpec | None:
+        return await self._reaction.compile_instruction.remote(instruction)
+
+    async def check(self, stream_id: str, instruction: str, media_time: float) -> str | None:
+        return await self._reaction.check_instruction.remote(stream_id, instruction, media_time)
 
 
 class DecisionActor:
@@ -20,16 +39,22 @@ class DecisionActor:
 
     def __init__(self, stage: DecisionStage, *, reaction: Any, memory: Any, hub: Any) -> None:
         self._stage = stage
+        self._stage.understander = ReactionUnderstander(reaction)
         self._reaction = reaction
         self._memory = memory
         self._hub = hub
         self.decided: dict[str, int] = {"triggers": 0, "interrupts": 0, "requests": 0}
 
     async def submit(self, items: list[Item]) -> None:
+        typed: set[str] = set()
         for item in items:
             if isinstance(item, Request):  # typed requests: remembered and shown like spoken ones
+                typed.add(item.stream_id)
                 await self._route(item)
             for out in await self._stage.handle(item.stamped("decision")):
+                await self._route(out)
+        for stream_id in typed:
+            for out in await self._stage.settle(stream_id):
                 await self._route(out)
 
     async def _route(self, item: Item) -> None:
@@ -46,7 +71,9 @@ class DecisionActor:
                 self.decided["requests"] += 1
                 await self._memory.add_many.remote([item])
                 await self._hub.put.remote([item])
+            case Understood():
+                await self._hub.put.remote([item])
 
-    async def understood(self) -> list[UnderstoodInstruction]:
+    async def understood(self) -> list[Understood]:
         """How each standing instruction was understood (or not)."""
         return list(self._stage.understood)

@@ -1,0 +1,303 @@
+"""The fast path for standing instructions: English patterns turned into a :class:`WatchSpec`.
+
+It reads an instruction in three steps, each a general pattern of how people phrase such
+requests rather than a list of known sentences:
+
+1. the **output** asked for ("output 'PLATFORM'", "say GO", "reply with the word yes"), taken
+   out first so that its quoted word is not mistaken for what to watch;
+2. the **clauses**: speech (someone says or mentions a word, a named person talks, anyone asks
+   a question), on-screen text (a word that appears, shows up, is written; a sign or card that
+   reads it), colours, people counts (digits or words; "more than", "at least", "or more";
+   nobody left), faces, cuts and motion;
+3. how clauses **combine**: "or"/"either" gives any, otherwise all.
+
+When nothing matches, it returns None and the instruction goes to the language-model compiler
+(``reaction.instructions``); the decision stage never drops it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vigil.instructions import COLOURS, Clause, WatchSpec, normal_value
+
+__all__ = ["parse_instruction"]
+
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2,
+    "a pair of": 2, "several": 3, "a few": 3,
+}  # fmt: skip
+_NUMBER = r"(\d+|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
+_Q_OPEN, _Q_CLOSE = "\"'“‘«", "\"'”’»"
+_QUOTED = re.compile(r"[\"“‘«]([^\"”’»]{1,60})[\"”’»]|(?<![\w])'([^']{1,60})'(?![\w])")
+_STOP = r"(?=$|[,.;:!?]|\s+(?:and|or|while|then|so|on|in|at|appears?|shows?|is|are|comes?)\b)"
+_PHRASE = r"([\w'-]+(?:\s+[\w'-]+){0,2}?)"
+
+_OUTPUT = re.compile(
+    r"(?:(?:,\s*|\bthen\s+|^|\band\s+|;\s*|\.\s*)(?:please\s+)?"
+    r"(?:say|write|type|display|return|shout|announce|send|give me|post)|"
+    r"(?:,\s*|\bthen\s+|^|\band\s+|;\s*|\.\s*|\s)(?:please\s+)?"
+    r"(?:output|print|emit|respond with|reply with|answer with))\s+"
+    r"(?:the\s+(?:word|text|string|phrase|message)\s+|just\s+|only\s+|simply\s+)?"
+    r"(?:[\"“‘«](?P<quoted>[^\"”’»]{1,60})[\"”’»]|'(?P<single>[^']{1,60})'|"
+    r"(?P<bare>(?-i:[A-Z][A-Z0-9-]{1,30}))\b|"
+    r"(?<!say )(?<!tell )(?P<word>[\w-]{1,30})\s*[.!]?\s*$)",
+    re.IGNORECASE,
+)
+_SPEAKER = r"(?:someone|somebody|anyone|anybody|a person|one of them|people|a speaker|they|he|she)"
+_SAY = (
+    r"(?:says?|said|saying|mentions?|mentioned|mentioning|talks? about|talking about|"
+    r"speaks? (?:about|of)|brings? up|utters?|uttered|pronounces?|uses? the word|asks? about|"
+    r"refers? to|calls? out)"
+)
+_SPEECH = re.compile(
+    rf"\b(?:{_SPEAKER}|(?P<name>[A-Z][a-z]+))\s+(?:ever\s+|first\s+)?{_SAY}\s+"
+    rf"(?:the (?:word|name|phrase|term)\s+|something about\s+|(?:an?|the|any)\s+)?"
+    rf"(?:[\"“‘«](?P<quoted>[^\"”’»]+)[\"”’»]|'(?P<single>[^']+)'|{_PHRASE}{_STOP})",
+)
+_HEARD = re.compile(
+    rf"\b(?:hear|hears|heard)\s+(?:someone\s+say\s+|anyone\s+say\s+)?"
+    rf"(?:the (?:word|name|phrase)\s+|an?\s+|the\s+)?"
+    rf"(?:[\"“‘«](?P<quoted>[^\"”’»]+)[\"”’»]|'(?P<single>[^']+)'|{_PHRASE}{_STOP})"
+    rf"|\b(?:the (?:word|name|phrase|term)\s+)?(?:[\"“‘«](?P<quoted2>[^\"”’»]+)[\"”’»]|"
+    rf"'(?P<single2>[^']+)'|(?P<bare2>[\w'-]+))\s+(?:is|gets|was)\s+(?:said|spoken|mentioned|"
+    rf"uttered|brought up|pronounced)\b"
+    rf"|\bmention(?:s|ed)? of\s+(?:the\s+|an?\s+)?(?:[\"“‘«](?P<quoted3>[^\"”’»]+)[\"”’»]|"
+    rf"'(?P<single3>[^']+)'|{_PHRASE}{_STOP})",
+    re.IGNORECASE,
+)
+_TALKS = re.compile(
+    r"\b(?P<name>[A-Z][a-z]+)\s+(?:speaks|talks|is speaking|is talking|starts (?:speaking|talking)|"
+    r"begins (?:speaking|talking)|says something|opens (?:his|her|their) mouth|chimes in|"
+    r"takes the floor|has something to say)\b"
+    r"|\b(?:hear|hears)\s+(?:from\s+)?(?P<name2>[A-Z][a-z]+)\b(?!\s+say)"
+    r"|\b(?P<name3>[A-Z][a-z]+)(?:'s| is) (?:voice|turn to speak)\b"
+)
+_QUESTION = re.compile(
+    r"\b(?:asks?|poses?|raises?|puts? forward|has) (?:a|any|another|some|me a|us a)?\s*"
+    r"questions?\b|\bquestions? (?:is|are|gets?) "
+    r"asked\b|\bany questions?\b|\bsomeone has a question\b",
+    re.IGNORECASE,
+)
+_TEXT_NOUN = (
+    r"(?:word|words|text|sign|signs|caption|captions|label|banner|title|card|poster|note|"
+    r"board|screen|message|headline|plate|placard|writing|lettering|subtitle)"
+)
+_SHOWS = (
+    r"(?:appears?|appearing|shows? up|showing up|is shown|gets shown|is displayed|is written|"
+    r"is visible|comes? up|pops? up|flashes|is printed|is on screen|on screen|on the screen|"
+    r"turns up|becomes visible|can be seen|is seen)"
+)
+_TEXT_TARGET = re.compile(
+    rf"\b{_TEXT_NOUN}\s+(?:that\s+|which\s+)?(?:says|reads|reading|saying|with|showing|shows|"
+    rf"displays|displaying|containing|contains|bearing|carrying|of|spelling|spells|"
+    rf"(?:is|are) written)?\s*(?:on it\s+)?(?:the (?:word|text|name)\s+)?"
+    rf"(?:[\"“‘«](?P<quoted>[^\"”’»]+)[\"”’»]|'(?P<single>[^']+)'|(?P<caps>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)"
+    rf"|(?:[\"“‘«](?P<quoted2>[^\"”’»]+)[\"”’»]|'(?P<single2>[^']+)'|"
+    rf"(?P<caps2>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)\s+(?:\w+\s+)?{_SHOWS}"
+    rf"|\b(?:read|see|spot|notice)\s+(?:the (?:word|text)\s+)?(?:[\"“‘«](?P<quoted3>[^\"”’»]+)"
+    rf"[\"”’»]|'(?P<single3>[^']+)'|(?P<caps3>[A-Z][A-Z0-9-]+)\b)",
+)
+_TEXT_CUE = re.compile(rf"\b{_TEXT_NOUN}\b|\b{_SHOWS}|\bwritten\b|\breads\b", re.IGNORECASE)
+_COLOUR = re.compile(
+    r"\b(" + "|".join((*COLOURS, "gray", "violet", "magenta", "teal")) + r")\b", re.IGNORECASE
+)
+_PERSON = r"(?:people|persons?|pedestrians?|individuals?|humans?|men|women|visitors?|guests?)"
+_AT_LEAST = re.compile(
+    rf"\b(?:(?P<more>more than|over|above|greater than|in excess of)|at least|a crowd of|"
+    rf"a group of|no fewer than|no less than)?\s*{_NUMBER}\s+(?P<ormore>or more\s+)?"
+    rf"(?:or more\s+)?(?:\w+\s+)?{_PERSON}(?P<ormore2>\s+or more)?"
+    rf"|\b(?:crowd|group|gathering) of\s+{_NUMBER}",
+    re.IGNORECASE,
+)
+_AT_MOST = re.compile(
+    rf"\b(?P<op>fewer than|less than|under|below|at most|no more than|only)\s+{_NUMBER}\s+"
+    rf"(?:\w+\s+)?{_PERSON}|\b{_NUMBER}\s+(?:\w+\s+)?{_PERSON}\s+or (?:fewer|less)\b",
+    re.IGNORECASE,
+)
+_NOBODY = re.compile(
+    r"\b(?:nobody|no one|no-one|no people|no person|nobody at all)\b|\b(?:room|scene|frame|"
+    r"place|street|area|hall|view|screen|shot|picture|stage)\s+(?:is|becomes|goes|gets)\s+"
+    r"(?:empty|clear|deserted)\b|\b(?:everyone|everybody|all (?:the )?(?:people|persons)|the "
+    r"last person)\s+(?:has\s+|have\s+)?(?:left|leaves|gone|goes|is gone|walked out|exits?)\b"
+    r"|\bempty (?:room|scene|frame|street|view)\b",
+    re.IGNORECASE,
+)
+_SOMEONE = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|a person|a man|a woman|a pedestrian|a visitor|"
+    r"a guest|people|a human|any person|a figure|a kid|a child)\s+(?:\w+\s+)?"
+    r"(?:enters?|entering|appears?|arrives?|comes? in|comes? into (?:view|frame|the room)|"
+    r"shows? up|walks? in|walks? into|steps? in|steps? into|is there|is visible|is seen|"
+    r"can be seen|turns? up|gets? in|is in (?:view|the frame|the room|the picture))\b"
+    r"|\b(?:person|people|anyone|anybody)\s+(?:is|are)\s+(?:in view|visible|present|there)\b"
+    r"|\b(?:any|a) (?:person|people|human)\b",
+    re.IGNORECASE,
+)
+_FACE = re.compile(rf"\b(?:{_NUMBER}\s+)?faces?\b", re.IGNORECASE)
+_CUT = re.compile(
+    r"\bscene (?:changes?|switch(?:es)?|cuts?)\b|\b(?:cut|cuts) (?:to|away)\b|\ba cut\b|"
+    r"\b(?:camera|shot|view|angle) (?:moves|changes|switches|cuts)\b|\bnew (?:scene|shot)\b|"
+    r"\bchange of scene\b|\b(?:switch(?:es)?|chang(?:es)?|cuts?|moves?|jumps?|goes) to (?:a |an )?"
+    r"(?:different|new|another|other) (?:scene|shot|view|camera|location)\b|\bdifferent scene\b",
+    re.IGNORECASE,
+)
+_MOTION = re.compile(r"\b(?:moves?|moving|motion|movement|stirs|anything moves)\b", re.IGNORECASE)
+_MOVEMENT = re.compile(r"\b(?:motion|movement|anything moves|something moves)\b", re.IGNORECASE)
+_EITHER = re.compile(r"\beither\b|\bor\b(?! more\b)(?! fewer\b)(?! less\b)", re.IGNORECASE)
+_NOT_NAMES = frozenset(
+    {"When", "Once", "If", "Tell", "Let", "Please", "Notify", "Alert", "Ping", "Say", "Output",
+     "The", "As", "Whenever", "Someone", "Anyone", "Somebody", "Anybody", "Vigil", "Give",
+     "Print", "Write", "Shout", "Warn", "Inform", "Should", "Can", "Could", "Would", "Will",
+     "Signal", "Flag", "Report", "Watch", "Keep", "Wait", "Speak", "Just", "Then", "And", "Or",
+     "I", "You", "We", "They", "He", "She", "Everyone", "Nobody"}
+)  # fmt: skip
+
+
+_ANYTHING = frozenset({"something", "anything", "a word", "stuff", "a thing", "words"})
+
+
+def _group(match: re.Match[str], *names: str) -> str | None:
+    for name in names:
+        value = match.groupdict().get(name)
+        if value:
+            return value
+    return None
+
+
+def _number(token: str) -> int:
+    token = token.lower()
+    return int(token) if token.isdigit() else _NUMBERS[token]
+
+
+def _output(text: str) -> tuple[str, str]:
+    """(the output asked for or "", the instruction without the output request)."""
+    match = _OUTPUT.search(text)
+    if match is None:
+        return "", text
+    output = _group(match, "quoted", "single", "bare", "word") or ""
+    rest = (text[: match.start()] + " " + text[match.end() :]).strip()
+    return normal_value("output", output), rest
+
+
+def _speech(text: str) -> tuple[list[Clause], list[tuple[int, int]]]:
+    """Speech clauses, and the spans of text they were read from."""
+    clauses, spans = [], []
+    for match in _SPEECH.finditer(text):
+        name = match.group("name")
+        if name and name in _NOT_NAMES:
+            continue
+        value = _group(match, "quoted", "single") or match.groups()[-1]
+        if value and value.lower() in _ANYTHING:
+            value = ""  # "Marco says something": Marco speaking, no word in particular
+        if value and (value := normal_value("speech_mentions", value)):
+            clauses.append(Clause(kind="speech_mentions", value=value))
+            spans.append(match.span())
+            if name:
+                clauses.append(
+                    Clause(kind="person_speaks", value=normal_value("person_speaks", name))
+                )
+    for match in _HEARD.finditer(text):
+        value = _group(
+            match, "quoted", "single", "quoted2", "single2", "bare2", "quoted3", "single3"
+        ) or next((g for g in reversed(match.groups()) if g), None)
+        if value and (value := normal_value("speech_mentions", value)):
+            clauses.append(Clause(kind="speech_mentions", value=value))
+            spans.append(match.span())
+    for match in _SPEECH.finditer(text):
+        name, value = match.group("name"), (match.groups()[-1] or "").lower()
+        if name and name not in _NOT_NAMES and value in _ANYTHING:
+            clauses.append(Clause(kind="person_speaks", value=normal_value("person_speaks", name)))
+    if not clauses:
+        for match in _TALKS.finditer(text):
+            name = _group(match, "name", "name2", "name3")
+            if name and name not in _NOT_NAMES:
+                clauses.append(
+                    Clause(kind="person_speaks", value=normal_value("person_speaks", name))
+                )
+    if _QUESTION.search(text):
+        clauses.append(Clause(kind="question_asked"))
+    return _unique(clauses), spans
+
+
+def _on_screen(text: str, spoken: list[Clause], spans: list[tuple[int, int]]) -> list[Clause]:
+    clauses = []
+    for match in _TEXT_TARGET.finditer(text):
+        if any(a <= match.start() < b or a < match.end() <= b for a, b in spans):
+            continue  # "someone says the word X": the word is heard, not shown
+        value = _group(match, "quoted", "single", "caps", "quoted2", "single2", "caps2",
+                       "quoted3", "single3", "caps3")  # fmt: skip
+        value = normal_value("text_on_screen", value or "")
+        if value and value.upper() not in ("I", "A", "TV"):
+            clauses.append(Clause(kind="text_on_screen", value=value))
+    if not clauses and not spoken and _TEXT_CUE.search(text):
+        quoted = _QUOTED.search(text)
+        if quoted:
+            value = normal_value("text_on_screen", quoted.group(1) or quoted.group(2))
+            clauses.append(Clause(kind="text_on_screen", value=value))
+    return _unique(clauses)
+
+
+def _colours(text: str, taken: list[Clause]) -> list[Clause]:
+    """Colour words that are not themselves the text or word awaited."""
+    awaited = " ".join(c.value.lower() for c in taken)
+    clauses = []
+    for match in _COLOUR.finditer(text):
+        colour = normal_value("colour_on_screen", match.group(1))
+        if colour not in awaited.split():
+            clauses.append(Clause(kind="colour_on_screen", value=colour))
+    return _unique(clauses)
+
+
+def _people(text: str) -> list[Clause]:
+    if _NOBODY.search(text):
+        return [Clause(kind="people_at_most", count=0)]
+    if match := _AT_MOST.search(text):
+        count = _number(next(g for g in match.groups()[1:] if g))
+        below = (match.group("op") or "").lower() in ("fewer than", "less than", "under", "below")
+        return [Clause(kind="people_at_most", count=count - 1 if below else count)]
+    if match := _AT_LEAST.search(text):
+        count = _number(match.group(2) or match.group(5))
+        more = match.group("more") and not (match.group("ormore") or match.group("ormore2"))
+        return [Clause(kind="people_at_least", count=count + 1 if more else count)]
+    if _SOMEONE.search(text):
+        return [Clause(kind="people_at_least", count=1)]
+    return []
+
+
+def _picture(text: str) -> list[Clause]:
+    clauses = []
+    if match := _FACE.search(text):
+        count = _number(match.group(1)) if match.group(1) else 1
+        clauses.append(Clause(kind="face_visible", count=count))
+    if _CUT.search(text):
+        clauses.append(Clause(kind="scene_change"))
+    return clauses
+
+
+def _unique(clauses: list[Clause]) -> list[Clause]:
+    seen: list[Clause] = []
+    for clause in clauses:
+        if all(
+            (c.kind, c.value.lower(), c.count) != (clause.kind, clause.value.lower(), clause.count)
+            for c in seen
+        ):
+            seen.append(clause)
+    return seen
+
+
+def parse_instruction(instruction: str) -> WatchSpec | None:
+    """What ``instruction`` asks to watch for, or None when no pattern fits it."""
+    output, rest = _output(instruction)
+    spoken, spans = _speech(rest)
+    shown = _on_screen(rest, spoken, spans)
+    clauses = [*spoken, *shown]
+    clauses += _colours(rest, clauses)
+    clauses += _people(rest) if not spoken or re.search(r"\bpeople\b|\bnobody\b", rest) else []
+    clauses += _picture(rest)
+    if _MOVEMENT.search(rest) or (not clauses and _MOTION.search(rest)):
+        clauses.append(Clause(kind="motion"))
+    if not clauses:
+        return None
+    combine = "any" if len(clauses) > 1 and _EITHER.search(rest) else "all"
+    return WatchSpec(clauses=tuple(clauses[:3]), combine=combine, output=output, source="rules")
