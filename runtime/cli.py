@@ -104,9 +104,6 @@ def _play(
     )
     if as_json:
         return outcomes
-    for text, condition in outcomes[0].understood:  # every stream got the same instructions
-        if condition is None:
-            err.print(f"[yellow]note[/yellow]: could not understand the instruction {text!r}")
     for outcome in outcomes:
         answered = [r for r in outcome.responses if not r.cancelled]
         stats = outcome.perception
@@ -119,6 +116,10 @@ def _play(
         )
     if any(e.fatal for outcome in outcomes for e in outcome.errors):
         raise typer.Exit(4)
+    failed = sum(e.stage == "reaction" for outcome in outcomes for e in outcome.errors)
+    if failed:
+        err.print(f"[red]{failed} answer(s) failed[/red] (see the errors above)")
+        raise typer.Exit(7)
     return outcomes
 
 

@@ -19,12 +19,14 @@ from vigil.items import (
     EndOfStream,
     Interrupt,
     Item,
+    Notice,
     Observation,
     Request,
     Response,
     ResponseDelta,
     StreamError,
     Trigger,
+    Understood,
     Utterance,
 )
 
@@ -71,6 +73,16 @@ class EventPrinter:
                 )
             case Request(origin="typed"):
                 self._line(f"{_when(item)} [magenta]asked[/magenta]  {escape(item.text)}")
+            case Understood(condition=None):
+                self._line(
+                    f"{_when(item)} [yellow]note[/yellow]   could not understand the "
+                    f"instruction {escape(item.request.text)!r}"
+                )
+            case Understood():
+                self._line(
+                    f"{_when(item)} [magenta]watches[/magenta] {escape(item.description)} "
+                    f"[dim](understood by the {item.source}: {escape(item.request.text)!r})[/dim]"
+                )
             case Trigger(evidence=evidence) if evidence:
                 self._line(f"{_when(item)} [magenta]fires[/magenta]  {escape(evidence)}")
             case ResponseDelta() if self._show_tokens:
@@ -80,6 +92,8 @@ class EventPrinter:
                 self.console.print(escape(item.text), end="")
             case Response():
                 self._answer(item)
+            case Notice():
+                self._line(f"{_when(item)} [dim]note[/dim]   {escape(item.text)}")
             case Interrupt():
                 self._line(f"{_when(item)} [red]barge-in[/red] {escape(item.reason)}")
             case StreamError():
@@ -90,6 +104,8 @@ class EventPrinter:
 
     def _answer(self, response: Response) -> None:
         note = "cancelled" if response.cancelled else f"{response.latency:.2f}s to first token"
+        if "queued" in response.stamps and not response.cancelled:
+            note += f", {response.queue_wait:.1f}s of it waiting in the queue"
         if self._streaming:
             self.console.print(f" [dim]({note})[/dim]")
             self._streaming = False

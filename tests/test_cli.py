@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,6 +94,54 @@ def test_a_model_that_fails_inside_an_actor_is_one_clear_line(tmp_path: Path) ->
     assert result.returncode == ModelError.exit_code
     (line,) = error_lines(result)
     assert "cannot load the vision encoder" in line and "models.encoder" in line
+    assert "Traceback" not in result.stderr
+
+
+class OverloadedServer(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that reads prompts ahead (one-token requests) but turns
+    every answer away with HTTP 400, as a server with a too-small context does."""
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if request.get("max_tokens") == 1:
+            body, status = b"data: [DONE]\n\n", 200
+        else:
+            body, status = b'{"error": "the prompt does not fit the context"}', 400
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_answers_that_failed_are_counted_and_set_the_exit_code(tmp_path: Path) -> None:
+    """Two questions the server turns away: the stream plays on, each failure is printed,
+    and the run says how many failed and exits with the backend's code (7)."""
+    from evaluation.demo import build_clip
+    from evaluation.samples import sample_video
+
+    clip = build_clip(sample_video("vtest.avi"), tmp_path / "clip.mp4", start=0.0, duration=3.0)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OverloadedServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    asks = ["--ask", "Describe the scene in detail.@1", "--ask", "And what else is there?@1"]
+    try:
+        result = vigil(
+            "run", str(clip), "--unpaced", *asks,
+            env={
+                "VIGIL_REACTION__BACKEND": "openai",
+                "VIGIL_REACTION__BASE_URL": f"http://127.0.0.1:{server.server_port}/v1",
+                "VIGIL_REACTION__MODEL": "served",
+            },
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert result.returncode == 7, result.stderr[-2000:]
+    printed = result.stdout + result.stderr
+    assert printed.count("the prompt does not fit the context") == 2, printed
+    assert "2 answer(s) failed" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -1,9 +1,12 @@
 """The reaction actor: answers triggers in the background and streams the answers out.
 
 ``submit`` returns as soon as the work is queued, so the decision stage (and perception behind
-it) never waits for generation. Deltas go to the event hub as they come; the final response
-also goes to memory, and back to the decision stage as the answer marker it needs for
-turn-taking. ``interrupt`` cancels what is being generated for a stream (barge-in).
+it) never waits for generation. Triggers are answered in the order they came, as many at once
+as the backend generates (:class:`~reaction.answer_queue.AnswerQueue`); when some must wait,
+the stream is told once. Deltas go to the event hub as they come; the final response also
+goes to memory, and back to the decision stage as the answer marker it needs for turn-taking.
+``interrupt`` cancels what is being generated for a stream and what it has waiting
+(barge-in).
 
 Between answers, ``watch`` keeps the backend's prompt cache warm with the stream's timeline
 (see :meth:`ReactionStage.prefill`), so that a question pays only for its own few tokens.
@@ -15,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from reaction.answer_queue import AnswerQueue
 from reaction.engine import ReactionStage
 from reaction.sinks import Sink, fan_out
-from vigil.items import Interrupt, Response, StreamError, Trigger
+from vigil.instructions import WatchSpec
+from vigil.items import Interrupt, Notice, Response, StreamError, Trigger
 
 __all__ = ["ReactionActor"]
 
@@ -49,7 +53,9 @@ class ReactionActor:
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
         self._decision: Any = None
-        self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
+        self._queue: AnswerQueue
+        self._told_to_wait: set[str] = set()  # streams told that their answers wait
+        self._direct: set[asyncio.Task[None]] = set()  # answers that need no model
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self.answered = 0
         self.cancelled = 0
@@ -59,6 +65,7 @@ class ReactionActor:
         """Load the model (and warm its prompt prefix) before the stream starts."""
         stage, sinks = self._factories
         self._stage, self._sinks = stage(), sinks()
+        self._queue = AnswerQueue(self._answer, workers=self._stage.backend.concurrency)
         await self._stage.start()
         await asyncio.gather(*(sink.start() for sink in self._sinks))
         return True
@@ -81,7 +88,7 @@ class ReactionActor:
         warmed = None
         while True:
             await asyncio.sleep(interval)
-            if any(self._tasks.values()):
+            if self._queue.busy:
                 continue
             version = await self._memory.version.remote(stream_id)
             if version == warmed:
@@ -100,28 +107,71 @@ class ReactionActor:
             if done:
                 warmed = version
 
+    async def compile_instruction(self, instruction: str) -> WatchSpec | None:
+        """The model's reading of a standing instruction, for the decision stage."""
+        return await self._stage.compile_instruction(instruction)
+
+    async def check_instruction(
+        self, stream_id: str, instruction: str, media_time: float
+    ) -> str | None:
+        """The model's judgement whether an instruction no condition fits is being met at
+        ``media_time``: the evidence when it is, else None."""
+        snapshot = await self._memory.snapshot.remote(stream_id)
+        try:
+            happening = await self._stage.check_instruction(
+                instruction,
+                media_time=media_time,
+                observations=snapshot.observations,
+                utterances=snapshot.utterances,
+            )
+        except Exception:  # a failed check is a missed moment, never a lost stream
+            log.exception("checking %r failed", instruction)
+            return None
+        return f"the model judged it happening at {media_time:.1f} s" if happening else None
+
     async def submit(self, trigger: Trigger) -> None:
-        task = asyncio.create_task(self._answer(trigger.stamped("queued")))
-        tasks = self._tasks[trigger.stream_id]
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        """Queue ``trigger``; the first time a stream's answers must wait, tell it so.
+
+        An instruction whose answer is already written (``output``) needs no model and waits
+        for nothing: it goes out at once, whatever is queued.
+        """
+        if trigger.output:
+            task = asyncio.create_task(self._answer(trigger))
+            self._direct.add(task)
+            task.add_done_callback(self._direct.discard)
+            return
+        ahead = await self._queue.put(trigger)
+        stream = trigger.stream_id
+        if ahead and stream not in self._told_to_wait:
+            self._told_to_wait.add(stream)
+            notice = Notice(
+                stream_id=stream,
+                media_time=trigger.media_time,
+                text=f"{ahead} answer(s) ahead of {trigger.request.text!r}: questions are "
+                "answered in the order asked",
+            )
+            await self._hub.put.remote([notice])
 
     async def interrupt(self, interrupt: Interrupt) -> int:
-        """Cancel every answer in progress on the stream; returns how many were cancelled."""
-        tasks = list(self._tasks.get(interrupt.stream_id, ()))
-        await self._stage.cancel_all()
-        for task in tasks:
-            task.cancel()
-        return len(tasks)
+        """Cancel the stream's answers in progress and drop its waiting ones; how many."""
+        running = self._queue.running(interrupt.stream_id)
+        for trigger in running:
+            self._stage.cancel(trigger.request.request_id)
+        return len(running) + len(self._queue.drop(interrupt.stream_id))
 
     async def idle(self) -> None:
-        """Wait until no answer is in progress on any stream."""
-        while any(self._tasks.values()):
-            await asyncio.gather(
-                *(t for ts in self._tasks.values() for t in ts), return_exceptions=True
-            )
+        """Wait until no answer waits or is in progress on any stream."""
+        while self._direct:
+            await asyncio.wait(set(self._direct))
+        await self._queue.idle()
+
+    async def waiting(self) -> int:
+        """Answers waiting for their turn (for metrics and tests)."""
+        return self._queue.waiting
 
     async def _answer(self, trigger: Trigger) -> None:
+        if not self._queue.waiting:
+            self._told_to_wait.discard(trigger.stream_id)  # the next wait is a new one
         snapshot = await self._memory.snapshot.remote(trigger.stream_id)
         try:
             recalled = (
