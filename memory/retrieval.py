@@ -4,6 +4,11 @@ The clamp follows Dispider: keep the hits whose cosine similarity clears ``min_s
 at most ``k_max`` of them, and at least ``k_min`` (the best remaining ones fill up), so that the
 reaction stage never gets an empty context nor a flood. Full text catches what embeddings blur
 (names, numbers, rare words); recency breaks ties in favour of what happened lately.
+
+What people said and what perception saw are the record; the agent's own answers are not.
+An answer may be wrong (a misheard name, a guess), and stored beside the facts it would be
+recalled as one, sessions later. So answers score ``answer_weight`` less, and none ranks above
+a record of the world: they come after every fact that was found.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class RetrievalConfig:
     recency_weight: float = 0.1
     recency_half_life_s: float = 7 * 24 * 3600.0
     candidates: int = 64
+    answer_weight: float = 0.15
 
     def __post_init__(self) -> None:
         if not 0 < self.k_min <= self.k_max:
@@ -70,14 +76,21 @@ def rank(
         age = max(0.0, now - record.wall_time)
         recency = 0.5 ** (age / config.recency_half_life_s)
         score = sim + config.text_weight * text.get(rid, 0.0) + config.recency_weight * recency
+        if record.kind == "answer":
+            score -= config.answer_weight
         hits.append(Hit(record=record, similarity=sim, text_score=text.get(rid, 0.0), score=score))
-    hits.sort(key=lambda h: h.score, reverse=True)
+    hits.sort(key=_order)
     kept = [h for h in hits if h.similarity >= config.min_similarity][: config.k_max]
     if len(kept) < config.k_min:
         chosen = {h.record.id for h in kept}
         kept += [h for h in hits if h.record.id not in chosen][: config.k_min - len(kept)]
-        kept.sort(key=lambda h: h.score, reverse=True)
+        kept.sort(key=_order)
     return kept
+
+
+def _order(hit: Hit) -> tuple[bool, float]:
+    """Facts first, best first; the agent's own answers after them."""
+    return (hit.record.kind == "answer", -hit.score)
 
 
 class Retriever:

@@ -3,6 +3,11 @@
 This is the in-process store that the reaction stage reads its context from. It keeps a bounded
 window per stream and kind (retention is part of the design: memory is bounded like every hop),
 so a long-lived stream never grows without limit.
+
+Observations are bounded by change, not by time: a run of observations that report the same
+thing (counts, text, colours) keeps only its first and its latest, which is all a timeline
+line ("t=10.0-14.0s: 4 people") needs. A quiet camera then keeps hours in the same room that
+a busy one keeps minutes in, so a question can still reach what was seen long ago.
 """
 
 from __future__ import annotations
@@ -54,6 +59,16 @@ class _StreamMemory:
         self.answers = deque(maxlen=self.retention.answers)
 
 
+def _same(before: Observation, after: Observation) -> bool:
+    """Whether ``after`` reports what ``before`` did (and is no cut)."""
+    return not after.scene_change and (
+        before.people,
+        before.faces,
+        before.text,
+        before.colours,
+    ) == (after.people, after.faces, after.text, after.colours)
+
+
 class MemoryStore:
     """Items by stream and kind; ``snapshot`` gives the reaction stage what it may use."""
 
@@ -68,7 +83,11 @@ class MemoryStore:
         memory = self._streams[item.stream_id]
         match item:
             case Observation():
-                memory.observations.append(item)
+                seen = memory.observations
+                if len(seen) >= 2 and _same(seen[-2], seen[-1]) and _same(seen[-1], item):
+                    seen[-1] = item  # the run keeps its first and its latest
+                else:
+                    seen.append(item)
             case Utterance(final=True):
                 memory.utterances.append(item)
             case Request():

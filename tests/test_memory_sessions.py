@@ -141,3 +141,36 @@ async def test_speakers_persist_and_forgetting_one_is_for_good(
     assert memory.speakers.get(T, "dave") is None
     assert await memory.forget_session(T, "x1") == 1
     assert memory.store.count(Scope(tenant=T, sessions=("x1",))) == 0
+
+
+async def test_a_wrong_answer_of_the_agent_is_never_recalled_as_a_fact(
+    tmp_path: Path, embedder: TextEmbedder
+) -> None:
+    """A misheard answer stored in session 2 ("Alice's cat is Baba") close in words to the
+    question must rank after what Alice herself said in session 1, and say whose it is."""
+    from runtime.actors.memory import LongTermMemoryActor
+    from runtime.config import MemoryConfig
+    from vigil.items import Response
+
+    memory = PersistentMemory(tmp_path / "mem", embedder=embedder)
+    await play(memory, "s1", [("alice", "Our cat is called Miso and she is very shy.")])
+    wrong = Response(
+        stream_id=CAM, media_time=5.0, response_id="r", request_id="q",
+        question="What is Alice's cat called?", text="Alice's cat is called Baba.",
+        asked_at=5.0, asked_wall=0.0, first_token_wall=0.0, done_wall=0.0,
+    )  # fmt: skip
+    await memory.remember(T, "s2", [wrong])
+    memory.speakers.enroll(T, "alice", name="Alice")
+    hits = await memory.recall("What is Alice's cat called?", Scope(tenant=T))
+    kinds = [h.record.kind for h in hits]
+    assert kinds[0] == "utterance" and "Miso" in hits[0].record.text
+    assert kinds.index("answer") > max(i for i, k in enumerate(kinds) if k != "answer")
+
+    actor = LongTermMemoryActor(MemoryConfig(path=tmp_path / "mem", tenant=T, session="s3"), CAM)
+    try:
+        recalled = await actor.recall("What is Alice's cat called?")
+    finally:
+        actor.long.store.close()
+    assert "Miso" in recalled[0]
+    (answer,) = [line for line in recalled if "Baba" in line]
+    assert answer.startswith("(your own earlier answer, not a fact)")

@@ -26,15 +26,24 @@ def test_snapshot_is_per_stream_and_ordered() -> None:
 def test_snapshot_until_media_time() -> None:
     store = MemoryStore()
     for t in (1.0, 2.0, 3.0):
-        store.add(obs("a", t))
+        store.add(obs("a", t, people=int(t)))
     assert [o.media_time for o in store.snapshot("a", until=2.0).observations] == [1.0, 2.0]
 
 
 def test_retention_forgets_the_oldest() -> None:
     store = MemoryStore(Retention(observations=2))
     for t in range(5):
-        store.add(obs("a", float(t)))
+        store.add(obs("a", float(t), people=t))
     assert [o.media_time for o in store.snapshot("a").observations] == [3.0, 4.0]
+
+
+def test_a_run_of_the_same_observation_keeps_its_first_and_latest() -> None:
+    """Retention counts changes, so a quiet scene keeps its history for hours."""
+    store = MemoryStore(Retention(observations=4))
+    for t in range(3600):
+        store.add(obs("a", float(t), people=1 if t < 5 or t >= 3590 else 2))
+    kept = [(o.media_time, o.people) for o in store.snapshot("a").observations]
+    assert kept == [(5.0, 2), (3589.0, 2), (3590.0, 1), (3599.0, 1)]
 
 
 def test_kinds_kept_and_ignored() -> None:

@@ -10,6 +10,7 @@ tenant; ``end_session`` writes the session's summary unit when the run ends.
 from __future__ import annotations
 
 from memory import (
+    MemoryRecord,
     MemorySnapshot,
     MemoryStore,
     PersistentMemory,
@@ -25,6 +26,13 @@ from vigil.items import Item, new_id
 __all__ = ["LongTermMemoryActor"]
 
 
+def _recalled(record: MemoryRecord) -> str:
+    """A recalled record as the prompt shows it: an answer is marked as the agent's own."""
+    if record.kind == "answer":
+        return f"(your own earlier answer, not a fact) {record.text}"
+    return record.text
+
+
 class LongTermMemoryActor:
     """Wrapped with ``ray.remote`` by the graph when ``memory.persistent`` is on."""
 
@@ -34,6 +42,7 @@ class LongTermMemoryActor:
         self.stream = stream_id
         self.session = config.session or new_id()
         self.recall_lines = config.recall_lines
+        self._handed: set[str] = set()  # speaker ids given to perception by ``voices``
         self.long = PersistentMemory(
             config.path or cache_dir() / "memory",
             retrieval=RetrievalConfig(
@@ -67,29 +76,49 @@ class LongTermMemoryActor:
         return self.working.counts()
 
     async def recall(self, question: str) -> list[str]:
-        """What earlier sessions of this tenant hold about ``question``, best first."""
+        """What earlier sessions of this tenant hold about ``question``, best first; the
+        agent's own earlier answers come last and say whose they are."""
         if self.recall_lines == 0:
             return []
         hits = await self.long.recall(question, Scope(tenant=self.tenant))
         earlier = [h for h in hits if h.record.session != self.session]
-        return [h.record.text for h in earlier[: self.recall_lines]]
+        return [_recalled(h.record) for h in earlier[: self.recall_lines]]
 
     def voices(self) -> list[SpeakerIdentity]:
-        """The tenant's known voices, for perception to start from."""
-        return [
+        """The tenant's known voices with their exemplars, for perception to start from (a
+        row written before exemplars were kept offers its centroid as its one exemplar)."""
+        known = [
             SpeakerIdentity(
-                s.speaker, s.centroid, s.name if s.name != s.speaker else None, s.samples
+                s.speaker,
+                s.exemplars if len(s.exemplars) else s.centroid,
+                s.name if s.name != s.speaker else None,
+                s.samples,
+                frozenset(s.conflicts),
             )
             for s in self.long.speakers.all(self.tenant)
-            if s.centroid.size
+            if s.centroid.size or len(s.exemplars)
         ]
+        self._handed = {identity.speaker_id for identity in known}
+        return known
 
     def keep_voices(self, identities: list[SpeakerIdentity]) -> None:
-        """Store the voices perception learnt this session (names and centroids)."""
+        """Store the voices perception knows at the end of the session (names, exemplars,
+        conflicts). A voice handed out by :meth:`voices` and missing now was merged into
+        another one during the session (its speaker gave that one's name): it is forgotten,
+        so that the book holds one identity per person."""
+        kept = {identity.speaker_id for identity in identities}
         for identity in identities:
-            self.long.speakers.enroll(
-                self.tenant, identity.speaker_id, name=identity.name or "", voice=identity.centroid
+            self.long.speakers.keep(
+                self.tenant,
+                identity.speaker_id,
+                name=identity.name or "",
+                exemplars=identity.exemplars,
+                samples=identity.utterances,
+                conflicts=identity.conflicts,
             )
+        for merged in self._handed - kept:
+            self.long.speakers.forget(self.tenant, merged)
+        self._handed = kept
 
     async def end_session(self) -> str:
         """Write the session's summary unit (linked to related earlier ones); returns it."""
