@@ -52,7 +52,12 @@ def run(
 @eval_app.command("synthetic")
 def synthetic(
     out: Out = Path("eval-synthetic"),
-    clips: Annotated[int, typer.Option("--clips", help="Clips (7 questions each).")] = 3,
+    clips: Annotated[
+        int, typer.Option("--clips", help="Clips (about 14 questions each; 5 take ~1 min).")
+    ] = 5,
+    split: Annotated[
+        str, typer.Option("--split", help="dev (tune on it) or heldout (never tune on it).")
+    ] = "dev",
     mode: ModeOption = "streaming",
     paced: Paced = False,
     workers: Workers = 1,
@@ -60,10 +65,15 @@ def synthetic(
     config: ConfigPath = None,
 ) -> None:
     """Generate the synthetic set (both formats) under OUT, evaluate on it, print the table."""
-    from evaluation.synthetic import build_synthetic
+    from evaluation.synthetic import SPLITS, build_synthetic
+    from vigil.errors import ConfigError
 
-    made = build_synthetic(out / "data", clips=clips)
-    console.print(f"[dim]synthetic set: {made.questions} questions on {clips} clips[/dim]")
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}", hint="use dev or heldout")
+    made = build_synthetic(out / "data", clips=clips, split=split)  # type: ignore[arg-type]
+    console.print(
+        f"[dim]synthetic set ({split}): {made.questions} questions on {clips} clips[/dim]"
+    )
     files = [made.ovo, *made.streamingbench]
     evaluate(files, made.root, out, mode, paced, workers, None, address, config, None)
 
@@ -85,6 +95,35 @@ def score(
     from evaluation.score_files import print_score
 
     print_score(benchmark, files, model, as_json)
+
+
+@eval_app.command("instructions")
+def instructions(
+    split: Annotated[
+        str, typer.Option("--split", help="dev (tuned on) or heldout (never tuned on).")
+    ] = "heldout",
+    understanding: Annotated[
+        str, typer.Option("--understanding", help="auto, model or rules (decision.understanding).")
+    ] = "auto",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the result as JSON.")
+    ] = None,
+    config: ConfigPath = None,
+) -> None:
+    """How well standing instructions are understood, on the packaged instruction set."""
+    import json
+
+    from evaluation.instruction_eval import evaluate_split, print_result
+    from runtime.config import load_config
+    from vigil.errors import ConfigError
+
+    if understanding not in ("auto", "model", "rules"):
+        raise ConfigError(f"unknown understanding {understanding!r}", hint="auto, model or rules")
+    result = asyncio.run(evaluate_split(load_config(config), split, understanding))  # type: ignore[arg-type]
+    print_result(result, console)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
 
 
 @eval_app.command("train-head")

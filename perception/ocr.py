@@ -8,6 +8,7 @@ rare in video) and pins onnxruntime to few threads so that it does not starve th
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,17 @@ import numpy as np
 
 from vigil.errors import ModelError
 
-__all__ = ["TextLine", "TextReader"]
+__all__ = ["TextLine", "TextReader", "tidy"]
+
+_DIGIT_IN_WORD = re.compile(r"(?<=[A-Za-z])0(?=[A-Za-z])|(?<=[A-Za-z]{2})0\b")
+_LETTER_IN_NUMBER = re.compile(r"(?<=\d)[Oo](?=\d)|\b[Oo](?=\d)")
+
+
+def tidy(text: str) -> str:
+    """The usual digit-for-letter slips mended: a zero inside a word is an O ("PLATF0RM"),
+    an O inside a number is a zero ("1O5")."""
+    text = _DIGIT_IN_WORD.sub(lambda m: "o" if m.string[m.start() - 1].islower() else "O", text)
+    return _LETTER_IN_NUMBER.sub("0", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +91,7 @@ class TextReader:
         result, _ = self._engine(scaled, use_cls=False, text_score=self.min_confidence)
         lines: list[TextLine] = []
         for points, text, score in result or ():
-            text = str(text).strip()
+            text = tidy(str(text).strip())
             if float(score) < self.min_confidence or len(text) < self.min_chars:
                 continue
             pts = np.asarray(points, dtype=np.float32) / factor

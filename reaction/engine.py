@@ -5,6 +5,18 @@ the backend: ``cancel`` stops the producer (which closes the backend stream, whi
 worker before its next token) and at once ends the answer's stream with a final ``Response``
 marked ``cancelled``. Consumers therefore always see exactly one final Response, which the
 decision stage needs for turn-taking, whether the answer finished or was interrupted.
+
+Three kinds of answer take three paths:
+
+- a question with options is answered with one of them: the backend scores each
+  (:mod:`reaction.choices`), optionally weighed with what perception recorded, and the answer
+  is "B. GATE 14" (``Response.choice`` holds the letter);
+- an instruction that named its output ("output 'PLATFORM'") is answered with exactly that,
+  at once, without the model;
+- anything else is generated, token by token.
+
+The stage also lends the model to the decision stage for instructions
+(:mod:`reaction.instructions`): compiling them into specs, and checking the ones no spec fits.
 """
 
 from __future__ import annotations
@@ -12,15 +24,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
-from reaction.backends.base import Backend, ChatMessage
-from reaction.context import approx_tokens, build_messages, build_prefix, system_prompt
+from reaction.backends.base import Backend, ChatMessage, ScoreMethod
+from reaction.choices import Choices, parse_choices, support
+from reaction.context import (
+    LOOKAHEAD,
+    approx_tokens,
+    build_messages,
+    build_prefix,
+    now_line,
+    recorded,
+    system_prompt,
+)
+from reaction.instructions import check_messages, compile_instruction, says_yes
+from reaction.sightings import temporal_support
+from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 
-__all__ = ["ReactionOptions", "ReactionStage"]
+__all__ = ["CHECK_LINES", "CHECK_SECONDS", "ReactionOptions", "ReactionStage"]
+
+CHECK_SECONDS = 10.0
+"""How far back a model check of an instruction looks: it asks about now, not the past."""
+CHECK_LINES = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +62,11 @@ class ReactionOptions:
     bounds the time to the first token on a CPU; ``prefill_step`` bounds how many new prompt
     tokens one prefill reads (an answer that arrives meanwhile waits for it, and llama.cpp
     cannot stop a prompt half read); ``stop`` ends an answer at a blank line.
+
+    ``choice_method``: how a question with options is answered: ``letter`` (the likeliest
+    option letter as the reply's first token), ``text`` (the likeliest option text, mean
+    log-probability per token) or ``generate`` (free text, as for open questions);
+    ``support_weight``: how much an option gains per unit of :func:`reaction.choices.support`.
     """
 
     max_tokens: int = 48
@@ -39,6 +74,8 @@ class ReactionOptions:
     budget_tokens: int = 700
     prefill_step: int = 96
     stop: tuple[str, ...] = ("\n\n",)
+    choice_method: Literal["letter", "text", "generate"] = "letter"
+    support_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1 or self.budget_tokens < 64 or not 0 <= self.temperature <= 2:
@@ -59,6 +96,7 @@ class _Answer:
     queue: asyncio.Queue[str | _End]
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    choice: list[str] = field(default_factory=list)  # the letter, once chosen
 
     def cancel(self) -> None:
         if not self.cancelled and not self.done.is_set():
@@ -83,6 +121,14 @@ def _within_step(done: str, text: str, step: int) -> str:
             break
         end = further
     return text if end == -1 else text[:end]
+
+
+def _when(observation: Observation) -> float:
+    return observation.media_time
+
+
+def _heard(utterance: Utterance) -> float:
+    return utterance.t1
 
 
 def _finished(queue: asyncio.Queue[str | _End], producer: asyncio.Task[None]) -> None:
@@ -181,6 +227,7 @@ class ReactionStage:
         """
         asked_wall = trigger.stamps.get("asked", time.time())
         request = trigger.request
+        choices = self._choices(trigger)
         messages = build_messages(
             trigger,
             observations=observations,
@@ -188,12 +235,24 @@ class ReactionStage:
             answers=answers,
             recalled=recalled,
             budget_tokens=self.options.budget_tokens,
+            choices=choices,
+            answer_with="text" if self._score_method() == "mean_logprob" else "letter",
         )
         prompt_wall = time.time()
         queue: asyncio.Queue[str | _End] = asyncio.Queue()
-        producer = asyncio.create_task(self._produce(messages, queue))
+        picked: list[str] = []
+        if trigger.output:
+            work = self._say(trigger.output, queue)
+        elif choices is not None:
+            until = trigger.asked_at + LOOKAHEAD
+            seen = sorted((o for o in observations if o.media_time <= until), key=_when)
+            heard = sorted((u for u in utterances if u.final and u.t1 <= until), key=_heard)
+            work = self._choose(messages, choices, seen, heard, queue, picked)
+        else:
+            work = self._produce(messages, queue)
+        producer = asyncio.create_task(work)
         producer.add_done_callback(functools.partial(_finished, queue))
-        answer = _Answer(request.request_id, producer, queue)
+        answer = _Answer(request.request_id, producer, queue, choice=picked)
         self._answers.add(answer)
         response_id = new_id()
         text, pending, first_token_wall = "", "", None
@@ -238,11 +297,82 @@ class ReactionStage:
                 first_token_wall=first_token_wall or done_wall,
                 done_wall=done_wall,
                 cancelled=answer.cancelled,
+                choice=picked[0] if picked and not answer.cancelled else "",
             )
         finally:
             producer.cancel()
             self._answers.discard(answer)
             answer.done.set()
+
+    def _choices(self, trigger: Trigger) -> Choices | None:
+        """The question's options, when it has some and this stage answers them by choice."""
+        if trigger.request.kind != "question" or self._score_method() is None:
+            return None
+        return parse_choices(trigger.request.text)
+
+    def _score_method(self) -> ScoreMethod | None:
+        """How options are scored: by their text where asked for and the backend can, else by
+        their letter; None (free text) where the backend scores nothing."""
+        can = self.backend.score_methods
+        if self.options.choice_method == "generate" or "first_token" not in can:
+            return None
+        if self.options.choice_method == "text" and "mean_logprob" in can:
+            return "mean_logprob"
+        return "first_token"
+
+    async def _say(self, output: str, queue: asyncio.Queue[str | _End]) -> None:
+        queue.put_nowait(output)
+
+    async def _choose(
+        self,
+        messages: list[ChatMessage],
+        choices: Choices,
+        seen: list[Observation],
+        heard: list[Utterance],
+        queue: asyncio.Queue[str | _End],
+        picked: list[str],
+    ) -> None:
+        """Score every option, add what perception backs up (``seen`` and ``heard`` up to the
+        question), answer with the best."""
+        if self._score_method() == "mean_logprob":
+            scores = await self.backend.score(messages, choices.options, method="mean_logprob")
+        else:
+            scores = await self.backend.score(messages, choices.letters, method="first_token")
+        weight = self.options.support_weight
+        if weight:
+            notes = recorded(math.inf, observations=seen, utterances=heard)
+            now = now_line(seen) if seen else ""
+            backed = [support(option, choices.stem, notes, now) for option in choices.options]
+            timed = temporal_support(choices.stem, choices.options, seen, heard)
+            if timed is not None:
+                backed = [max(b, t) for b, t in zip(backed, timed, strict=True)]
+            scores = [score + weight * b for score, b in zip(scores, backed, strict=True)]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        picked.append(choices.letters[best])
+        queue.put_nowait(choices.label(best))
+
+    async def compile_instruction(self, instruction: str) -> WatchSpec | None:
+        """The model's reading of a standing instruction (see :mod:`reaction.instructions`)."""
+        return await compile_instruction(self.backend, instruction)
+
+    async def check_instruction(
+        self,
+        instruction: str,
+        *,
+        media_time: float,
+        observations: Sequence[Observation] = (),
+        utterances: Sequence[Utterance] = (),
+    ) -> bool:
+        """Whether the model judges that ``instruction``'s event is happening at
+        ``media_time``, from the last few seconds of the timeline."""
+        lines = recorded(
+            media_time,
+            observations=observations,
+            utterances=utterances,
+            since=media_time - CHECK_SECONDS,
+        )
+        messages = check_messages(lines[-CHECK_LINES:], instruction, media_time)
+        return await says_yes(self.backend, messages, check_messages([], instruction, media_time))
 
     async def _produce(self, messages: list[ChatMessage], queue: asyncio.Queue[str | _End]) -> None:
         options = self.options

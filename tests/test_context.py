@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reaction.choices import parse_choices
 from reaction.context import (
     approx_tokens,
     build_messages,
@@ -55,7 +56,9 @@ def user(trigger: Trigger, budget: int = 700, **memory: object) -> str:
 
 def test_observation_lines_carry_fields() -> None:
     o = obs(12.0, 4, faces=1, text=("EXIT", "NO ENTRY"), colours=("grey", "red", "blue"))
-    assert observation_line(o) == "4 people, 1 face; text: 'EXIT', 'NO ENTRY'; mostly grey and red"
+    assert observation_line(o) == (
+        "4 people, 1 face; text: 'EXIT', 'NO ENTRY'; mostly grey and red, some blue"
+    )
     assert observation_line(obs(1.0, 1)) == "1 person, 0 faces"
     caption = obs(1.0, 0, description="a red bus stops at the kerb")
     assert observation_line(caption).endswith("a red bus stops at the kerb")
@@ -85,7 +88,8 @@ def test_question_prompt_has_timeline_now_and_question() -> None:
         "Question from alice at t=14.0s: How many people are walking?\n"
         "Answer in one short sentence."
     )
-    assert prompt.index("t=0.0-5.0s") < prompt.index("t=8.0-9.0s") < prompt.index("Now")
+    spans = prompt.index("t=0.0-5.0s"), prompt.index("t=6.0-9.0s seen: 3-4 people")
+    assert spans[0] < spans[1] < prompt.index("Now"), "a count that changes does not split a span"
 
 
 def test_now_line_takes_the_highest_recent_count() -> None:
@@ -127,9 +131,9 @@ def test_instruction_names_what_happened() -> None:
 
 
 def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
-    observations = [obs(float(t), t % 7) for t in range(300)]
+    observations = [obs(float(t), 5, text=(f"N{t % 7}",)) for t in range(300)]
     utterances = [said(t, t + 1.0, f"remark {t}") for t in range(0, 300, 10)]
-    for budget in (250, 400, 700):
+    for budget in (400, 500, 700):
         messages = build_messages(
             question("How many?", 299.0),
             observations=observations,
@@ -142,14 +146,14 @@ def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
         content = messages[1].content
         assert "t=299.0s seen: 5 people" in content, "the latest observation stays"
         assert "t=0.0s seen" not in content
-        assert budget < 400 or "remark 290" in content
+        assert budget < 700 or "remark 290" in content
     tiny = user(question("How many?", 299.0), budget=64, observations=observations)
     assert "t=299.0s seen: 5 people" in tiny and "t=298.0s" not in tiny
 
 
 def test_over_budget_the_start_stays_put_between_questions() -> None:
     """The cut falls on a time grid, so the next prompt repeats the previous one's start."""
-    observations = [obs(float(t), t % 3) for t in range(400)]
+    observations = [obs(float(t), 2, text=(f"N{t % 3}",)) for t in range(400)]
     starts = set()
     for asked in (300.0, 301.0, 302.0, 303.0):
         prompt = user(question("How many?", asked), budget=500, observations=observations)
@@ -160,12 +164,12 @@ def test_over_budget_the_start_stays_put_between_questions() -> None:
 
 
 def test_consecutive_prompts_share_a_prefix() -> None:
-    observations = [obs(float(t), 2 if t < 20 else 3) for t in range(40)]
+    observations = [obs(float(t), 2, colours=("red" if t < 20 else "blue",)) for t in range(40)]
     first = user(question("How many?", 30.0), observations=observations)
     second = user(question("What colour?", 39.0), observations=observations)
     shared = first.index("t=20.0-")  # the last span grows; everything before it is the same
     assert first[:shared] == second[:shared]
-    assert "t=0.0-19.0s seen: 2 people" in first[:shared]
+    assert "t=0.0-19.0s seen: 2 people, 0 faces; mostly red" in first[:shared]
 
 
 def test_approx_tokens_counts_digits_words_and_marks() -> None:
@@ -187,3 +191,62 @@ def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
     )
     assert prefix[0] == messages[0]
     assert messages[1].content.startswith(prefix[1].content + "\n\nQuestion from")
+
+
+def long_day() -> tuple[list[Observation], list[Utterance]]:
+    """Ten minutes of a changing street; Carlos names the room early, a sign shows at 20 s."""
+    seen = [
+        obs(
+            float(t),
+            t % 7,
+            text=("GATE 14",) if 20 <= t < 26 else (),
+            colours=("grey" if t // 5 % 2 else "white",),
+        )
+        for t in range(600)
+    ]
+    heard = [
+        said(40.0, 43.0, "The meeting moved to room twelve.", speaker="Carlos"),
+        said(50.0, 52.0, "I will bring the slides.", speaker="Dana"),
+    ]
+    return seen, heard
+
+
+def test_evidence_older_than_the_window_is_chosen_by_the_question() -> None:
+    seen, heard = long_day()
+    text = user(
+        question("Which room did Carlos say the meeting moved to?", 590.0),
+        observations=seen, utterances=heard,
+    )  # fmt: skip
+    timeline, request = text.split("Earlier notes about this:\n")
+    assert "Carlos said" not in timeline, "the window holds only the last minutes"
+    assert "t=40.0-43.0s Carlos said: The meeting moved to room twelve." in request
+    assert "Dana" not in request  # chosen by the question, not by age
+
+
+def test_evidence_for_options_names_every_sighting_in_time_order() -> None:
+    seen, heard = long_day()
+    trigger = question(
+        "What did the sign say?\nOptions:\nA. GATE 4\nB. GATE 14\nC. EXIT\nD. ROOM 12", 590.0
+    )
+    messages = build_messages(
+        trigger,
+        observations=seen,
+        utterances=heard,
+        answers=(),
+        budget_tokens=700,
+        choices=parse_choices(trigger.request.text),
+    )
+    text = messages[1].content
+    assert "Timeline:" not in text, "a question with options reads notes chosen for it"
+    notes = text.split("Notes:\n")[1].split("\n\n")[0]
+    assert notes.index("text: 'GATE 14'") < notes.index("Carlos said")
+    assert "Dana" not in notes
+
+
+def test_no_evidence_block_when_everything_fits() -> None:
+    seen, heard = long_day()
+    text = user(
+        question("Which room did Carlos say the meeting moved to?", 60.0),
+        observations=seen[:60], utterances=heard,
+    )  # fmt: skip
+    assert "Earlier notes" not in text and "Carlos said" in text

@@ -45,6 +45,7 @@ class Scripted(ThreadedBackend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: object,
         cancelled: threading.Event,
     ) -> Iterator[str]:
         self.attempts += 1

@@ -87,6 +87,22 @@ async def test_tokens_stream_and_answer(backend: OpenAIBackend) -> None:
     assert "Paris" in "".join(pieces)
 
 
+async def test_options_are_scored_by_the_first_tokens_log_probabilities(
+    backend: OpenAIBackend,
+) -> None:
+    question = [
+        ChatMessage(
+            "user",
+            "What is the capital of France?\nA. Berlin\nB. Paris\nC. Rome\n"
+            "Answer with the letter only.",
+        )
+    ]
+    scores = await backend.score(question, ["A", "B", "C"])
+    assert max(range(3), key=scores.__getitem__) == 1, scores
+    with pytest.raises(BackendError, match="cannot score"):
+        await backend.score(question, ["Berlin", "Paris"], method="mean_logprob")
+
+
 async def test_cancel_mid_stream_frees_the_server(backend: OpenAIBackend) -> None:
     pieces = []
     async with contextlib.aclosing(backend.stream(COUNT, max_tokens=400)) as stream:

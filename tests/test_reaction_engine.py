@@ -1,29 +1,27 @@
-"""The reaction stage with the real Qwen 0.5B: answers, streaming, cancellation."""
+"""The reaction stage with the default model (Qwen 1.5B): answers, streaming, cancellation."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import pytest_asyncio
 
 from reaction import ReactionOptions, ReactionStage
 from reaction.backends.llama_cpp import LlamaCppBackend
-from runtime.models import registry_for
+from runtime.stages import ModelPaths
 from vigil.items import Observation, Request, Response, ResponseDelta, Trigger, Utterance
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the model loads once per module
 
 
 @pytest.fixture(scope="module")
-def qwen_path() -> Path:
-    return registry_for(SimpleNamespace(models=SimpleNamespace(cache_dir=None))).path(
-        "qwen2.5-0.5b-instruct"
-    )
+def qwen_path(model_paths: ModelPaths) -> Path:
+    return model_paths.llm
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -144,7 +142,9 @@ async def test_a_long_timeline_is_prefilled_in_bounded_steps(stage: ReactionStag
     """Each prefill reads at most about ``prefill_step`` new tokens, so an answer arriving
     meanwhile never waits long; repeated calls finish the job, and then a question is fast."""
     observations = [
-        Observation(stream_id="s", media_time=float(t), frame_index=t, people=t % 5)
+        Observation(
+            stream_id="s", media_time=float(t), frame_index=t, people=2, text=(f"N{t % 5}",)
+        )
         for t in range(60)
     ]
     calls, done = 0, False
@@ -161,3 +161,84 @@ async def test_a_long_timeline_is_prefilled_in_bounded_steps(stage: ReactionStag
         async for item in stage.respond(ask("How many people?", at=59.0), observations=observations)
     ]
     assert isinstance(pieces[-1], Response) and pieces[-1].text
+
+
+async def test_a_question_whose_only_evidence_fell_out_of_the_window(stage: ReactionStage) -> None:
+    """Ten minutes of a changing street: Carlos's words at 40 s are far older than the
+    prompt's window, and are brought back by the question's own words."""
+    seen = [
+        Observation(stream_id="s", media_time=float(t), frame_index=t, people=t % 5,
+                    colours=("grey" if t // 5 % 2 else "white",))
+        for t in range(600)
+    ]  # fmt: skip
+    heard = [
+        Utterance(stream_id="s", media_time=43.0, utterance_id="c", t0=40.0, t1=43.0,
+                  text="The meeting moved to room twelve.", speaker="Carlos"),
+        Utterance(stream_id="s", media_time=52.0, utterance_id="d", t0=50.0, t1=52.0,
+                  text="I will bring the slides to room four.", speaker="Dana"),
+    ]  # fmt: skip
+    trigger = ask("Which room did Carlos say the meeting moved to?", at=590.0)
+    items = [i async for i in stage.respond(trigger, observations=seen, utterances=heard)]
+    assert re.search(r"\b(twelve|12)\b", items[-1].text.lower()), items[-1].text
+
+
+def signs(*shown: tuple[float, str]) -> list[Observation]:
+    """One observation a second; ``shown`` = (media time, text read from then on)."""
+    out, text = [], ""
+    for t in range(12):
+        for at, read in shown:
+            if t >= at:
+                text = read
+        out.append(
+            Observation(
+                stream_id="s", media_time=float(t), frame_index=t, people=1,
+                text=(text,) if text else (), colours=("grey",),
+            )
+        )  # fmt: skip
+    return out
+
+
+GATE = (
+    "What does the sign on the wall say?\nOptions:\nA. EXIT B\nB. GATE 14\nC. PLATFORM 2\nD. GATE 4"
+)
+
+
+async def test_a_question_with_options_is_answered_with_one_of_them(stage: ReactionStage) -> None:
+    trigger = ask(GATE, at=11.0)
+    items = [i async for i in stage.respond(trigger, observations=signs((3.0, "GATE 14")))]
+    final = items[-1]
+    assert isinstance(final, Response)
+    labels = {"A. EXIT B", "B. GATE 14", "C. PLATFORM 2", "D. GATE 4"}
+    assert final.text in labels and final.choice == final.text[0]
+    assert [i.text for i in items[:-1]] == [final.text]  # one delta: the chosen option
+
+
+async def test_what_perception_recorded_backs_an_option_up(stage: ReactionStage) -> None:
+    supported = ReactionStage(stage.backend, ReactionOptions(support_weight=20.0))
+    for read, letter in (("GATE 14", "B"), ("PLATFORM 2", "C")):
+        trigger = ask(GATE, at=11.0)
+        items = [i async for i in supported.respond(trigger, observations=signs((3.0, read)))]
+        assert items[-1].choice == letter, items[-1]
+
+
+async def test_an_instruction_that_named_its_output_gets_exactly_that(stage: ReactionStage) -> None:
+    request = Request(stream_id="s", media_time=0.0, request_id="w", kind="instruction",
+                      text="When the word GATE appears, output 'GATE'")  # fmt: skip
+    trigger = Trigger(stream_id="s", media_time=3.0, trigger_id="t", request=request,
+                      asked_at=3.0, evidence="the text 'GATE' appeared at 3.0 s", output="GATE",
+                      stamps={"asked": time.time()})  # fmt: skip
+    items = [i async for i in stage.respond(trigger, observations=signs((3.0, "GATE 14")))]
+    assert items[-1].text == "GATE" and items[-1].latency < 0.5
+
+
+async def test_the_model_checks_an_instruction_no_condition_fits(stage: ReactionStage) -> None:
+    """Yes/no is read from the model's log-probabilities; the timeline decides."""
+    calm = signs()
+    smoke = [
+        Observation(stream_id="s", media_time=float(t), frame_index=t, people=1,
+                    text=("FIRE ALARM",) if t >= 6 else (), colours=("red",) if t >= 6 else ())
+        for t in range(12)
+    ]  # fmt: skip
+    instruction = "tell me when the fire alarm goes off"
+    assert await stage.check_instruction(instruction, media_time=10.0, observations=smoke)
+    assert not await stage.check_instruction(instruction, media_time=10.0, observations=calm)

@@ -16,7 +16,7 @@ pytest.importorskip("vllm", reason="vLLM is not installed")
 transformers = pytest.importorskip("transformers")
 
 from reaction import ReactionStage  # noqa: E402
-from reaction.backends.base import ChatMessage  # noqa: E402
+from reaction.backends.base import UNLIKELY, ChatMessage  # noqa: E402
 from reaction.backends.vllm import FramesMessage, VllmBackend  # noqa: E402
 from vigil.items import Request, Response, Trigger  # noqa: E402
 
@@ -82,6 +82,13 @@ async def test_cancelled_answer_frees_the_engine(backend: VllmBackend) -> None:
             break
     async with contextlib.aclosing(backend.stream(QUESTION, max_tokens=4)) as stream:
         assert [piece async for piece in stream]
+
+
+async def test_choices_are_scored_by_the_first_token(backend: VllmBackend) -> None:
+    """The tiny vocabulary has fewer than 20 tokens, so every word is among the top ones."""
+    people, seven, zebra = await backend.score(QUESTION, ["people", "seven", "zebra"])
+    assert UNLIKELY < people < 0 and UNLIKELY < seven < 0
+    assert zebra == UNLIKELY, "a choice that is no token of the reply's start scores lowest"
 
 
 async def test_reaction_stage_on_vllm(backend: VllmBackend) -> None:

@@ -30,12 +30,14 @@ __all__ = [
     "EndOfStream",
     "Interrupt",
     "Item",
+    "Notice",
     "Observation",
     "Request",
     "Response",
     "ResponseDelta",
     "StreamError",
     "Trigger",
+    "Understood",
     "Utterance",
     "VideoFrame",
     "Word",
@@ -181,13 +183,27 @@ class Trigger(DataItem):
     """The decision stage's verdict that the agent should respond now.
 
     ``evidence`` is the human-readable reason (which observation satisfied an instruction);
-    ``asked_at`` is the media time at which the request became answerable (end of question).
+    ``asked_at`` is the media time at which the request became answerable (end of question);
+    ``output`` is the exact text an instruction asked to be given when it fires ("" for none).
     """
 
     trigger_id: str
     request: Request
     asked_at: float
     evidence: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Understood(DataItem):
+    """How a standing instruction was understood, told back to the user: ``condition`` is a
+    compact label (None when nothing can watch it), ``description`` a sentence, ``source``
+    who read it (``rules``, ``model``, ``fallback``: the model checks it moment by moment)."""
+
+    request: Request
+    condition: str | None
+    description: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,7 +217,8 @@ class ResponseDelta(DataItem):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Response(DataItem):
-    """A whole answer. ``first_token_wall`` and ``asked_wall`` give its latency."""
+    """A whole answer. ``first_token_wall`` and ``asked_wall`` give its latency; ``choice`` is
+    the letter of the option chosen when the question offered options ("" otherwise)."""
 
     response_id: str
     request_id: str
@@ -212,11 +229,26 @@ class Response(DataItem):
     first_token_wall: float
     done_wall: float
     cancelled: bool = False
+    choice: str = ""
 
     @property
     def latency(self) -> float:
         """Seconds from the end of the question to the first token of the answer."""
         return self.first_token_wall - self.asked_wall
+
+    @property
+    def queue_wait(self) -> float:
+        """Seconds the answer waited for its turn (0 when it never waited)."""
+        started, queued = self.stamps.get("started"), self.stamps.get("queued")
+        return max(0.0, started - queued) if started and queued else 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(DataItem):
+    """Something the user should know that is neither an answer nor an error ("3 questions
+    are waiting; they are answered in the order asked")."""
+
+    text: str
 
 
 # --- control ------------------------------------------------------------------------------------

@@ -1,10 +1,17 @@
 """One async interface for every reaction backend (llama.cpp in process, vLLM, HTTP servers).
 
 The base class owns what every backend needs and none should re-implement: loading once, a
-concurrency limit, an overall deadline, retries and error mapping. A backend implements one
-async generator, ``_generate``; a backend that computes in a thread (llama.cpp) implements
-``_generate_sync`` on :class:`ThreadedBackend` instead, and gets the thread hand-off, the
-end-of-stream sentinel and cancellation between tokens for free.
+concurrency limit, a deadline on each generation (counted from when it gets its turn, not
+while it waits for one), retries and error mapping. A backend implements one async generator,
+``_generate``; a backend that computes in a thread (llama.cpp) implements ``_generate_sync``
+on :class:`ThreadedBackend` instead, and gets the thread hand-off, the end-of-stream sentinel
+and cancellation between tokens for free.
+
+Beyond free text, a backend may constrain a generation to a JSON schema (``schema``: a
+llama.cpp grammar, vLLM's structured output, an OpenAI-compatible ``response_format``) and
+score given replies (:meth:`Backend.score`): how likely the model finds each option letter as
+the start of its reply, or each option's whole text. Multiple choice and yes/no checks use
+the scores, so the answer is always one of the choices.
 
 Cancellation: a consumer that stops iterating (``break`` inside ``contextlib.aclosing``, or
 its task is cancelled) closes the stream; the worker sees a flag before its next token, and the
@@ -20,19 +27,37 @@ import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from vigil.errors import BackendError, VigilError
 
-__all__ = ["Backend", "ChatMessage", "ThreadedBackend"]
+__all__ = ["UNLIKELY", "Backend", "ChatMessage", "ScoreMethod", "ThreadedBackend", "first_tokens"]
 
 log = logging.getLogger(__name__)
 
 Role = Literal["system", "user", "assistant"]
+ScoreMethod = Literal["first_token", "mean_logprob", "sum_logprob"]
+"""``first_token``: log p of each choice's first token as the reply's first (a letter, "yes");
+``mean_logprob`` / ``sum_logprob``: the mean / total log p of each choice's whole text as the
+reply."""
+Schema = Mapping[str, Any]
+UNLIKELY = -100.0
+"""The score of a choice that a server's top log-probabilities did not list."""
 _T = TypeVar("_T")
+
+
+def first_tokens(top: Mapping[str, float], choices: Sequence[str]) -> list[float]:
+    """Each choice's score from the log-probabilities of the reply's likeliest first tokens
+    (what a server returns as ``top_logprobs``): the best token that reads as the choice,
+    give or take spaces, else :data:`UNLIKELY`."""
+    best: dict[str, float] = {}
+    for token, logprob in top.items():
+        key = token.strip()
+        best[key] = max(best.get(key, UNLIKELY), logprob)
+    return [best.get(choice.strip(), UNLIKELY) for choice in choices]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +75,14 @@ class Backend(ABC):
     """A text generator that streams token pieces; subclasses implement ``_generate``.
 
     ``concurrency`` generations run at once (the rest wait their turn); ``timeout`` bounds a
-    whole generation, waiting included; ``retries`` re-runs a generation that failed with a
-    retryable :class:`BackendError` before its first token, after ``backoff`` (doubling).
+    generation from when it gets its turn (waiting is not counted: a queue of answers must
+    not time out the last one); ``retries`` re-runs a generation that failed with a retryable
+    :class:`BackendError` before its first token, after ``backoff`` (doubling).
     """
 
     name: ClassVar[str] = "backend"
+    score_methods: ClassVar[frozenset[str]] = frozenset()
+    """The :data:`ScoreMethod` values :meth:`score` supports (none: it cannot score)."""
 
     def __init__(
         self,
@@ -99,21 +127,27 @@ class Backend(ABC):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Schema | None = None,
     ) -> AsyncIterator[str]:
-        """Token pieces of the answer to ``messages``, as they are generated.
+        """Token pieces of the answer to ``messages``, as they are generated (JSON that fits
+        ``schema`` when one is given, as far as the backend can enforce it).
 
         Raises :class:`BackendError` (``retryable`` says whether a later call may succeed) or
         :class:`ModelError`. Iterate inside ``contextlib.aclosing`` so that stopping early stops
         the generation at once rather than when the generator is garbage-collected.
         """
         await self.start()
-        deadline = asyncio.get_running_loop().time() + self.timeout
         attempt = 0
         async with self._limit:
+            deadline = asyncio.get_running_loop().time() + self.timeout
             while True:
                 produced = False
                 pieces = self._generate(
-                    list(messages), max_tokens=max_tokens, temperature=temperature, stop=stop
+                    list(messages),
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=stop,
+                    schema=schema,
                 )
                 try:
                     while True:
@@ -126,7 +160,8 @@ class Backend(ABC):
                         yield piece
                 except TimeoutError as error:
                     raise BackendError(
-                        f"{self.name} gave no complete answer within {self.timeout:g} s",
+                        f"{self.name} gave no complete answer within {self.timeout:g} s of "
+                        "generation",
                         hint="raise reaction.timeout or lower reaction.max_tokens",
                     ) from error
                 except BackendError as error:
@@ -156,6 +191,38 @@ class Backend(ABC):
             async for _ in pieces:
                 pass
 
+    async def score(
+        self,
+        messages: Sequence[ChatMessage],
+        choices: Sequence[str],
+        *,
+        method: ScoreMethod = "first_token",
+    ) -> list[float]:
+        """A log-probability score of each choice as the reply to ``messages`` (see
+        :data:`ScoreMethod`); higher is likelier. Queues behind generations like them."""
+        if method not in self.score_methods:
+            raise BackendError(f"the {self.name} backend cannot score choices by {method}")
+        await self.start()
+        async with self._limit:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._score(list(messages), list(choices), method)
+            except TimeoutError as error:
+                raise BackendError(
+                    f"{self.name} scored no choice within {self.timeout:g} s",
+                    hint="raise reaction.timeout",
+                ) from error
+            except VigilError:
+                raise
+            except Exception as error:
+                raise BackendError(f"{self.name} failed to score choices: {error}") from error
+
+    async def _score(
+        self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod
+    ) -> list[float]:
+        """Scores of ``choices`` (only called for a method in ``score_methods``)."""
+        raise NotImplementedError
+
     async def _load(self) -> None:
         """Load weights, open connections: whatever must happen once before generating."""
         return None
@@ -172,6 +239,7 @@ class Backend(ABC):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
     ) -> AsyncIterator[str]:
         """One attempt at a generation: an async generator of token pieces."""
 
@@ -209,9 +277,21 @@ class ThreadedBackend(Backend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
         cancelled: threading.Event,
     ) -> Iterator[str]:
         """Blocking generation on a worker thread; should stop soon after ``cancelled`` is set."""
+
+    def _score_sync(
+        self, messages: list[ChatMessage], choices: list[str], method: str
+    ) -> list[float]:
+        """Blocking scoring on a worker thread (for backends with ``score_methods``)."""
+        raise NotImplementedError
+
+    async def _score(
+        self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod
+    ) -> list[float]:
+        return await self._in_thread(self._score_sync, messages, choices, method)
 
     async def _in_thread(self, function: Callable[..., _T], *args: object) -> _T:
         """Run a blocking call (loading, say) on the backend's own worker thread."""
@@ -224,6 +304,7 @@ class ThreadedBackend(Backend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
     ) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | _End] = asyncio.Queue()
@@ -243,6 +324,7 @@ class ThreadedBackend(Backend):
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stop=stop,
+                    schema=schema,
                     cancelled=cancelled,
                 )
                 try:

@@ -9,17 +9,19 @@ warm request skip that part of the prompt evaluation.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reaction.backends.base import ChatMessage, ThreadedBackend
+from reaction.backends.base import ChatMessage, Schema, ThreadedBackend
+from reaction.backends.llama_scoring import LlamaScorer
 from vigil.errors import BackendError, ModelError
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 __all__ = ["LlamaCppBackend"]
 
@@ -27,9 +29,14 @@ _HINT = "run `vigil models prepare qwen2.5-0.5b-instruct`, or set models.llm to 
 
 
 class LlamaCppBackend(ThreadedBackend):
-    """A GGUF chat model through llama-cpp-python; one generation at a time."""
+    """A GGUF chat model through llama-cpp-python; one generation at a time.
+
+    JSON schemas become llama.cpp grammars (compiled once per schema); choices are scored from
+    the model's own log-probabilities (:class:`LlamaScorer`).
+    """
 
     name = "llama.cpp"
+    score_methods = frozenset({"first_token", "mean_logprob", "sum_logprob"})
 
     def __init__(
         self,
@@ -47,13 +54,16 @@ class LlamaCppBackend(ThreadedBackend):
         self.n_threads = n_threads
         self.n_batch = n_batch
         self._llm: Llama | None = None
+        self._scorer: LlamaScorer | None = None
+        self._grammars: dict[str, LlamaGrammar] = {}
 
     async def _load(self) -> None:
         self._check_file()
         self._llm = await self._in_thread(self._open)
+        self._scorer = LlamaScorer(self._llm)
 
     async def _unload(self) -> None:
-        llm, self._llm = self._llm, None
+        llm, self._llm, self._scorer = self._llm, None, None
         if llm is not None:
             await self._in_thread(llm.close)
         await super()._unload()
@@ -110,6 +120,7 @@ class LlamaCppBackend(ThreadedBackend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
         cancelled: threading.Event,
     ) -> Iterator[str]:
         llm = self.llm
@@ -120,6 +131,7 @@ class LlamaCppBackend(ThreadedBackend):
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stop=list(stop) or None,
+                grammar=self._grammar(schema) if schema is not None else None,
             )
             for chunk in chunks:
                 if cancelled.is_set():
@@ -134,4 +146,26 @@ class LlamaCppBackend(ThreadedBackend):
             ) from error
         except RuntimeError as error:  # llama_decode failed
             llm.reset()
+            raise BackendError(f"llama.cpp failed: {error}", retryable=True) from error
+
+    def _grammar(self, schema: Schema) -> LlamaGrammar:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
+
+    def _score_sync(
+        self, messages: list[ChatMessage], choices: list[str], method: str
+    ) -> list[float]:
+        if self._scorer is None:
+            raise BackendError("the llama.cpp backend is not started", hint="await start() first")
+        turns = [m.as_dict() for m in messages]
+        try:
+            if method == "first_token":
+                return self._scorer.first_token_logprobs(turns, choices)
+            return self._scorer.mean_logprobs(turns, choices, mean=method == "mean_logprob")
+        except RuntimeError as error:  # llama_decode failed
+            self.llm.reset()
             raise BackendError(f"llama.cpp failed: {error}", retryable=True) from error

@@ -8,6 +8,10 @@ Cancellation closes the HTTP response: the connection drops, and the servers nam
 generating for a client that went away. Connection failures, timeouts, 429 and 5xx are
 retryable (the base class retries them before the first token); other 4xx are not, and say
 which setting to check.
+
+A JSON schema goes to the server as ``response_format`` (``json_schema``, as OpenAI, vLLM and
+llama.cpp's own server read it). Choices are scored from the first token's ``top_logprobs``
+(20, the most OpenAI's API gives), so a choice must be one token ("A", "Yes").
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from reaction.backends.base import Backend, ChatMessage
+from reaction.backends.base import Backend, ChatMessage, Schema, ScoreMethod, first_tokens
 from vigil.errors import BackendError
 
 __all__ = ["OpenAIBackend"]
@@ -35,6 +39,8 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
+    score_methods = frozenset({"first_token"})
+    top_logprobs = 20
 
     def __init__(
         self,
@@ -105,16 +111,17 @@ class OpenAIBackend(Backend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
     ) -> AsyncIterator[str]:
-        payload: dict[str, Any] = {
-            "model": self.model,
-            "messages": [m.as_dict() for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": True,
-        }
+        payload = self._payload(messages, max_tokens=max_tokens, temperature=temperature)
+        payload["stream"] = True
         if stop:
             payload["stop"] = list(stop)
+        if schema is not None:
+            payload["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": dict(schema)},
+            }
         try:
             async with self.client.stream("POST", "/chat/completions", json=payload) as response:
                 if response.status_code != 200:
@@ -127,6 +134,36 @@ class OpenAIBackend(Backend):
                         yield piece
         except httpx.HTTPError as error:
             raise self._transport_error(error) from error
+
+    async def _score(
+        self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod
+    ) -> list[float]:
+        payload = self._payload(messages, max_tokens=1, temperature=0.0)
+        payload |= {"logprobs": True, "top_logprobs": self.top_logprobs}
+        try:
+            response = await self.client.post("/chat/completions", json=payload)
+        except httpx.HTTPError as error:
+            raise self._transport_error(error) from error
+        self._check_status(response.status_code, response.text)
+        try:
+            first = response.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            top = {str(entry["token"]): float(entry["logprob"]) for entry in first}
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise BackendError(
+                f"{self.base_url} returned no log-probabilities: {response.text[:200]}",
+                hint="use a server that returns top_logprobs, or reaction.choice_method=generate",
+            ) from error
+        return first_tokens(top, choices)
+
+    def _payload(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": [m.as_dict() for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
 
     def _piece(self, line: str) -> str | None:
         """The text in one SSE line: '' for lines without any, None at the end of the stream."""

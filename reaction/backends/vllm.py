@@ -9,6 +9,9 @@ default in vLLM) makes :meth:`Backend.prefill` pay off as it does with llama.cpp
 Vision-language models (Qwen2.5-VL, say) get frames with a :class:`FramesMessage`: its images
 go to the engine as multi-modal data, and its content gets one image placeholder per frame
 through the model's own chat template.
+
+A JSON schema becomes vLLM's structured output (the engine masks every token that would
+break it); choices are scored from the first token's top log-probabilities.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from reaction.backends.base import Backend, ChatMessage
+from reaction.backends.base import Backend, ChatMessage, Schema, ScoreMethod, first_tokens
 from vigil.errors import BackendError, ModelError
 from vigil.items import new_id
 
@@ -49,6 +52,8 @@ class VllmBackend(Backend):
     """
 
     name = "vllm"
+    score_methods = frozenset({"first_token"})
+    top_logprobs = 20
 
     def __init__(
         self,
@@ -112,6 +117,7 @@ class VllmBackend(Backend):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Schema | None,
     ) -> AsyncIterator[str]:
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
@@ -123,6 +129,7 @@ class VllmBackend(Backend):
             temperature=temperature,
             stop=list(stop) or None,
             output_kind=RequestOutputKind.DELTA,
+            **_structured(schema),
         )
         request_id = new_id()
         finished = False
@@ -140,6 +147,38 @@ class VllmBackend(Backend):
             if not finished and self._engine is not None:
                 with contextlib.suppress(Exception):  # aborting a finished request is fine too
                     await self._engine.abort(request_id)
+
+    async def _score(
+        self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod
+    ) -> list[float]:
+        from vllm import SamplingParams
+
+        if self._engine is None:
+            raise BackendError("the vllm backend is not started", hint="await start() first")
+        top = min(self.top_logprobs, len(self._tokenizer))  # vLLM fails past the vocabulary
+        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=top)
+        final = None
+        async for output in self._engine.generate(self.prompt(messages), params, new_id()):
+            final = output
+        if final is None or not final.outputs[0].logprobs:
+            raise BackendError("vLLM returned no log-probabilities")
+        first = final.outputs[0].logprobs[0]
+        return first_tokens(
+            {str(entry.decoded_token): float(entry.logprob) for entry in first.values()}, choices
+        )
+
+
+def _structured(schema: Schema | None) -> dict[str, Any]:
+    """The sampling option that holds the output to ``schema`` (vLLM renamed it in 0.11)."""
+    if schema is None:
+        return {}
+    try:
+        from vllm.sampling_params import StructuredOutputsParams
+    except ImportError:
+        from vllm.sampling_params import GuidedDecodingParams
+
+        return {"guided_decoding": GuidedDecodingParams(json=dict(schema))}
+    return {"structured_outputs": StructuredOutputsParams(json=dict(schema))}
 
 
 def _turn(message: ChatMessage) -> dict[str, Any]:
