@@ -14,7 +14,8 @@ sessions, best first, ``memory.recall_lines`` of them), and scored:
 - what if recall left session summaries out (``--items-only`` figures): the same search
   scoped to every kind but ``session``, as a suggested change to the memory actor would do;
 - who the voices were taken for: the share of heard utterances labelled with the right name,
-  per session (session 1 learns the names, sessions 2 and 3 recognise the voices).
+  per session (session 1 learns the names, sessions 2 and 3 recognise the voices), and how
+  many identities the speaker book holds at the end (one per person is right).
 
     python -m bench.conversation [--live all] [--keep DIR] [--out reports/bench-conversation.json]
 
@@ -147,6 +148,8 @@ async def measure(config: VigilConfig, folder: Path, live: Sequence[Question]) -
             for b, o in zip(built, outcomes, strict=True)
         ],
         "played_s": round(played, 1),
+        # The speaker book after the three sessions: one identity per person is the goal.
+        "identities": sorted(s.name or s.speaker for s in actor.long.speakers.all(actor.tenant)),
         "questions": rows,
         "errors": failures,
     }
@@ -189,6 +192,9 @@ def report(result: dict[str, Any]) -> None:
             f"(startup {s['startup_s']}s); {v['heard']} of {v['lines']} lines heard, "
             f"{v['right']} with the right name; on screen: {s['on_screen_text']}"
         )
+    people = len({line.speaker for session in SESSIONS for line in session.lines})
+    found = result["identities"]
+    print(f"speaker book: {len(found)} identities for {people} people: {', '.join(found)}")
     for r in result["questions"]:
         mark = "live" if r["live"] else "    "
         print(f"{mark} {r['question']!r} (expect {r['expected']!r}, {r['speaker']})")

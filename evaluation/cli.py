@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 __all__ = ["eval_app"]
 
@@ -65,7 +66,9 @@ def synthetic(
     config: ConfigPath = None,
 ) -> None:
     """Generate the synthetic set (both formats) under OUT, evaluate on it, print the table."""
+    from evaluation.resultlog import ResultLog
     from evaluation.synthetic import SPLITS, build_synthetic
+    from evaluation.synthetic.scores import kind_scores
     from vigil.errors import ConfigError
 
     if split not in SPLITS:
@@ -76,6 +79,23 @@ def synthetic(
     )
     files = [made.ovo, *made.streamingbench]
     evaluate(files, made.root, out, mode, paced, workers, None, address, config, None)
+    print_kinds(kind_scores(made.truth, ResultLog(out / f"answers-{mode}.jsonl").answers))
+
+
+def print_kinds(scores: dict[str, Any]) -> None:
+    """The synthetic set's own breakdown: every question kind, then overall and proactive."""
+    table = Table(title="by kind of question")
+    for column in ("kind", "accuracy %", "n"):
+        table.add_column(column)
+    for kind, score in sorted(scores["kinds"].items()):
+        table.add_row(kind, f"{score['accuracy']:.1f}", str(score["n"]))
+    table.add_row("OVERALL", f"{scores['overall']:.1f}", str(scores["n"]), style="bold")
+    console.print(table)
+    if scores["proactive_on_time"] is not None:
+        console.print(
+            f"proactive: {scores['proactive_on_time']:.1f}% on time, "
+            f"{scores['proactive_spurious']:.1f}% of answers spurious"
+        )
 
 
 @eval_app.command("score")

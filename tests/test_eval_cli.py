@@ -18,6 +18,8 @@ def test_vigil_eval_synthetic_runs_reports_and_resumes(tmp_path: Path) -> None:
     first = runner.invoke(app, command)
     assert first.exit_code == 0, first.output
     assert "official scores" in first.output and "OVERALL" in first.output
+    assert "by kind of question" in first.output and "sign_text" in first.output
+    assert "% on time" in first.output, "proactive instructions are scored on their timing"
     data = tmp_path / "data"
     truth = json.loads((data / "truth_synthetic_heldout.json").read_text())
     count = sum(len(clip["items"]) for clip in truth["clips"])
