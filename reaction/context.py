@@ -11,9 +11,14 @@ ordered so that the answer is one lookup away. Hence:
   highest person count over the last few seconds: perception's tracker already keeps one-frame
   false hits out of its counts, so what remains is mostly people missed in a frame (occluded,
   far away), and one such frame must not decide the answer to "how many people are walking?";
-- seen, said and answered go into one timeline, oldest first, so that a later prompt repeats an
-  earlier one and only appends: llama.cpp's prefix cache then evaluates just the new tail
+- what was seen and said goes into one timeline, oldest first, so that a later prompt repeats
+  an earlier one and only appends: llama.cpp's prefix cache then evaluates just the new tail
   (on 2 cores, a cold 800-token prompt costs seconds, a warm one a fraction of a second);
+- the agent's own answers are not in the timeline: only its latest answer is given, with the
+  request, for a follow-up ("why do you say that?"). A small model copies an earlier answer
+  of its own to a similar question (after "What word was on the card Bob showed?": PENGUIN,
+  "What word was on Carol's card?" got PENGUIN too), and an answer is a guess, not a record;
+  kept out of the timeline, answers also never invalidate the cached prefix;
 - over budget, the oldest lines go first, whatever their kind, cut on a time grid so that the
   cached prefix survives; the latest observation always stays;
 - the system prompt never changes, so it is cached even across streams.
@@ -157,18 +162,15 @@ class _Line:
     text: str
 
 
-def _timeline(
-    seen: Sequence[Observation], heard: Sequence[Utterance], said: Sequence[Response]
-) -> list[_Line]:
+def _timeline(seen: Sequence[Observation], heard: Sequence[Utterance]) -> list[_Line]:
     """Everything in time order; runs of identical observations merge into one span.
 
     A run ends at any other event, so that a new event only ever appends lines (or extends the
     last span): consecutive prompts then share everything but their tail.
     """
-    events: list[tuple[float, int, Observation | Utterance | Response]] = [
+    events: list[tuple[float, int, Observation | Utterance]] = [
         *((o.media_time, 0, o) for o in seen),
         *((u.t1, 1, u) for u in heard),
-        *((a.media_time, 2, a) for a in said),
     ]
     events.sort(key=lambda event: (event[0], event[1]))
     lines: list[_Line] = []
@@ -189,12 +191,8 @@ def _timeline(
             run.append(item)
             continue
         flush()
-        if isinstance(item, Utterance):
-            when = f"t={item.t0:.1f}-{item.t1:.1f}s"
-            lines.append(_Line(item.t1, f"{when} {item.speaker} said: {item.text.strip()}"))
-        else:
-            answered = f"t={item.media_time:.1f}s you answered {item.question!r}: {item.text}"
-            lines.append(_Line(item.media_time, answered))
+        when = f"t={item.t0:.1f}-{item.t1:.1f}s"
+        lines.append(_Line(item.t1, f"{when} {item.speaker} said: {item.text.strip()}"))
     flush()
     return lines
 
@@ -269,14 +267,18 @@ def build_messages(
         asked = f"From earlier sessions:\n{earlier}\n\n{asked}"
     seen = [o for o in observations if o.media_time <= cutoff]
     heard = [u for u in utterances if u.t1 <= cutoff and u.text.strip() != request.text.strip()]
-    said = [a for a in answers if a.media_time <= cutoff]
     if choices is not None:
         return _focused(request.text, asked, seen, heard, count=count)
+    said = [a for a in answers if a.media_time <= cutoff and a.text and not a.cancelled]
+    if said and request.kind != "instruction":
+        last = max(said, key=lambda a: a.media_time)
+        asked = (
+            f"Your latest answer (t={last.media_time:.1f}s), to {last.question!r}: "
+            f"{last.text.strip()}\n\n{asked}"
+        )
     # The request may take more than its reserve; the timeline then gives way.
     budget = budget_tokens - max(0, count(asked) - REQUEST_RESERVE)
-    state, older = _state(
-        seen, heard, said, budget_tokens=budget, count=count, asked_at=trigger.asked_at
-    )
+    state, older = _state(seen, heard, budget_tokens=budget, count=count, asked_at=trigger.asked_at)
     if older and request.kind != "instruction":
         found = select_evidence(request.text, older, budget_tokens=EVIDENCE_TOKENS, count=count)
         if found:
@@ -303,7 +305,7 @@ def _focused(
     """
     seen = sorted(observations, key=lambda o: o.media_time)
     heard = sorted((u for u in utterances if u.final and u.text.strip()), key=lambda u: u.t1)
-    lines = _timeline(seen, heard, ())
+    lines = _timeline(seen, heard)
     notes = select_evidence(question, lines, budget_tokens=FOCUS_TOKENS, count=count, limit=30)
     index = "\n".join(index_lines(seen, heard))
     state = (
@@ -341,14 +343,13 @@ def recorded(
         for u in utterances
         if u.final and u.t1 <= until and (since is None or u.t1 >= since) and u.text.strip()
     ]
-    return [line.text for line in _timeline(seen, heard, ())]
+    return [line.text for line in _timeline(seen, heard)]
 
 
 def build_prefix(
     *,
     observations: Sequence[Observation],
     utterances: Sequence[Utterance],
-    answers: Sequence[Response],
     budget_tokens: int,
     count: Callable[[str], int] = approx_tokens,
 ) -> list[ChatMessage]:
@@ -358,14 +359,13 @@ def build_prefix(
     the request: the system prompt, the timeline and the "Now" line. A backend that caches
     prompt prefixes (llama.cpp, vLLM) then has only the request left to read when it comes.
     """
-    state, _ = _state(observations, utterances, answers, budget_tokens=budget_tokens, count=count)
+    state, _ = _state(observations, utterances, budget_tokens=budget_tokens, count=count)
     return [ChatMessage("system", system_prompt()), ChatMessage("user", state)]
 
 
 def _state(
     observations: Sequence[Observation],
     utterances: Sequence[Utterance],
-    answers: Sequence[Response],
     *,
     budget_tokens: int,
     count: Callable[[str], int],
@@ -381,10 +381,9 @@ def _state(
     seen = sorted(observations, key=lambda o: o.media_time)
     now_time = seen[-1].media_time if seen else (asked_at or 0.0)
     heard = sorted((u for u in utterances if u.final and u.text.strip()), key=lambda u: u.t1)
-    said = [a for a in answers if a.text and not a.cancelled]
     index = "\n".join(index_lines(seen, heard))
     left = budget_tokens - count(system_prompt()) - count(index) - REQUEST_RESERVE
-    lines = _timeline(seen, heard, said)
+    lines = _timeline(seen, heard)
     window = _fit(lines, left, count)
     context = "\n".join([_HEADING, *(line.text for line in window)]) if window else ""
     state = load_prompt("state").format(

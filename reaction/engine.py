@@ -163,7 +163,6 @@ class ReactionStage:
         *,
         observations: Sequence[Observation] = (),
         utterances: Sequence[Utterance] = (),
-        answers: Sequence[Response] = (),
     ) -> bool:
         """Evaluate the prompt that the next answer will start with, while nothing is asked.
 
@@ -178,7 +177,6 @@ class ReactionStage:
         system, user = build_prefix(
             observations=observations,
             utterances=utterances,
-            answers=answers,
             budget_tokens=self.options.budget_tokens,
         )
         text = _within_step(self._prefilled, user.content, self.options.prefill_step)

@@ -77,10 +77,16 @@ def test_question_prompt_has_timeline_now_and_question() -> None:
             said(10.0, 11.5, "Look, more people are coming.", "bob"),
             said(12.5, 14.0, "How many people are walking?", "alice"),
         ],
-        answers=[answered(5.0, "Is anyone there?", "Yes, 3 people are visible.")],
+        answers=[
+            answered(2.0, "What colour is it?", "It is mostly green."),
+            answered(5.0, "Is anyone there?", "Yes, 3 people are visible."),
+        ],
     )
-    assert "t=0.0-5.0s seen: 3 people, 0 faces" in prompt, "identical frames merge into a span"
-    assert "t=5.0s you answered 'Is anyone there?': Yes, 3 people are visible." in prompt
+    assert "t=0.0-9.0s seen: 3-4 people, 0 faces" in prompt, "a count that changes keeps a span"
+    latest = "Your latest answer (t=5.0s), to 'Is anyone there?': Yes, 3 people are visible."
+    assert latest in prompt, "the latest answer is given with the request, for a follow-up"
+    assert "mostly green" not in prompt, "older answers of the agent's are no record"
+    assert prompt.index("Now (t=14.0s)") < prompt.index(latest) < prompt.index("Question from")
     assert "t=10.0-11.5s bob said: Look, more people are coming." in prompt
     assert prompt.count("How many people are walking?") == 1, "the question is not repeated"
     assert "Now (t=14.0s): 4 people, 0 faces; text: 'EXIT'" in prompt
@@ -88,8 +94,6 @@ def test_question_prompt_has_timeline_now_and_question() -> None:
         "Question from alice at t=14.0s: How many people are walking?\n"
         "Answer in one short sentence."
     )
-    spans = prompt.index("t=0.0-5.0s"), prompt.index("t=6.0-9.0s seen: 3-4 people")
-    assert spans[0] < spans[1] < prompt.index("Now"), "a count that changes does not split a span"
 
 
 def test_now_line_takes_the_highest_recent_count() -> None:
@@ -181,7 +185,7 @@ def test_approx_tokens_counts_digits_words_and_marks() -> None:
 def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
     observations = [obs(float(t), 3 if t < 8 else 4) for t in range(14)]
     utterances = [said(12.5, 13.5, "How many people are there?", "alice")]
-    prefix = build_prefix(observations=observations, utterances=[], answers=(), budget_tokens=700)
+    prefix = build_prefix(observations=observations, utterances=[], budget_tokens=700)
     messages = build_messages(
         question("How many people are there?", 13.5),
         observations=observations,

@@ -98,7 +98,6 @@ class ReactionActor:
                 done = await self._stage.prefill(
                     observations=snapshot.observations,
                     utterances=snapshot.utterances,
-                    answers=snapshot.answers,
                 )
             except Exception:  # a failed prefill costs speed, never the stream
                 log.exception("prefill for stream %s failed", stream_id)
