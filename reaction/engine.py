@@ -101,7 +101,6 @@ class _Answer:
     queue: asyncio.Queue[str | _End]
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    choice: list[str] = field(default_factory=list)  # the letter, once chosen
 
     def cancel(self) -> None:
         if not self.cancelled and not self.done.is_set():
@@ -230,32 +229,34 @@ class ReactionStage:
         """
         asked_wall = trigger.stamps.get("asked", time.time())
         request = trigger.request
-        choices = self._choices(trigger)
-        messages = build_messages(
-            trigger,
-            observations=observations,
-            utterances=utterances,
-            answers=answers,
-            recalled=recalled,
-            budget_tokens=self.options.budget_tokens,
-            choices=choices,
-            answer_with="text" if self._score_method() == "mean_logprob" else "letter",
-        )
-        prompt_wall = time.time()
         queue: asyncio.Queue[str | _End] = asyncio.Queue()
         picked: list[str] = []
-        if trigger.output:
+        if trigger.output:  # the instruction wrote its answer: no prompt, no model
+            prompt_wall = time.time()
             work = self._say(trigger.output, queue)
-        elif choices is not None:
-            until = trigger.asked_at + LOOKAHEAD
-            seen = sorted((o for o in observations if o.media_time <= until), key=_when)
-            heard = sorted((u for u in utterances if u.final and u.t1 <= until), key=_heard)
-            work = self._choose(messages, choices, seen, heard, queue, picked)
         else:
-            work = self._produce(messages, queue)
+            choices = self._choices(trigger)
+            messages = build_messages(
+                trigger,
+                observations=observations,
+                utterances=utterances,
+                answers=answers,
+                recalled=recalled,
+                budget_tokens=self.options.budget_tokens,
+                choices=choices,
+                answer_with="text" if self._score_method() == "mean_logprob" else "letter",
+            )
+            prompt_wall = time.time()
+            if choices is not None:
+                until = trigger.asked_at + LOOKAHEAD
+                seen = sorted((o for o in observations if o.media_time <= until), key=_when)
+                heard = sorted((u for u in utterances if u.final and u.t1 <= until), key=_heard)
+                work = self._choose(messages, choices, seen, heard, queue, picked)
+            else:
+                work = self._produce(messages, queue)
         producer = asyncio.create_task(work)
         producer.add_done_callback(functools.partial(_finished, queue))
-        answer = _Answer(request.request_id, producer, queue, choice=picked)
+        answer = _Answer(request.request_id, producer, queue)
         self._answers.add(answer)
         response_id = new_id()
         text, pending, first_token_wall = "", "", None
