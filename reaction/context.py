@@ -50,7 +50,7 @@ from reaction.backends.base import ChatMessage
 from reaction.choices import Choices
 from reaction.evidence import select_evidence
 from reaction.index import index_lines
-from vigil.items import Observation, Response, Trigger, Utterance
+from vigil.items import Observation, Request, Response, Trigger, Utterance
 
 __all__ = [
     "EVIDENCE_TOKENS",
@@ -60,6 +60,7 @@ __all__ = [
     "RECENT",
     "REQUEST_RESERVE",
     "approx_tokens",
+    "asks",
     "build_messages",
     "build_prefix",
     "load_prompt",
@@ -266,9 +267,9 @@ def build_messages(
         earlier = "\n".join(f"- {text.strip()}" for text in recalled)
         asked = f"From earlier sessions:\n{earlier}\n\n{asked}"
     seen = [o for o in observations if o.media_time <= cutoff]
-    heard = [u for u in utterances if u.t1 <= cutoff and u.text.strip() != request.text.strip()]
+    heard = [u for u in utterances if u.t1 <= cutoff and not asks(u, request)]
     if choices is not None:
-        return _focused(request.text, asked, seen, heard, count=count)
+        return _focused(request.text, asked, seen, heard, count=count, asked_at=trigger.asked_at)
     said = [a for a in answers if a.media_time <= cutoff and a.text and not a.cancelled]
     if said and request.kind != "instruction":
         last = max(said, key=lambda a: a.media_time)
@@ -294,6 +295,7 @@ def _focused(
     utterances: Sequence[Utterance],
     *,
     count: Callable[[str], int],
+    asked_at: float,
 ) -> list[ChatMessage]:
     """The prompt for a question with options: notes chosen by the question, not the window.
 
@@ -313,12 +315,18 @@ def _focused(
         .format(
             context="\n".join(["Notes:", *(line.text for line in notes)]) if notes else "",
             index=f"\n{index}\n" if index else "",
-            now_time=f"{seen[-1].media_time:.1f}s" if seen else "0.0s",
+            now_time=f"{seen[-1].media_time if seen else asked_at:.1f}s",
             now=now_line(seen) if seen else "nothing seen yet",
         )
         .strip()
     )
     return [ChatMessage("system", system_prompt()), ChatMessage("user", f"{state}\n\n{asked}")]
+
+
+def asks(utterance: Utterance, request: Request) -> bool:
+    """Whether ``utterance`` is the spoken request itself (it is stated below the notes, and
+    it is no evidence for its own answer)."""
+    return utterance.text.strip() == request.text.strip()
 
 
 def recorded(

@@ -35,6 +35,7 @@ from reaction.choices import Choices, parse_choices, support
 from reaction.context import (
     LOOKAHEAD,
     approx_tokens,
+    asks,
     build_messages,
     build_prefix,
     now_line,
@@ -250,7 +251,10 @@ class ReactionStage:
             if choices is not None:
                 until = trigger.asked_at + LOOKAHEAD
                 seen = sorted((o for o in observations if o.media_time <= until), key=_when)
-                heard = sorted((u for u in utterances if u.final and u.t1 <= until), key=_heard)
+                heard = sorted(
+                    (u for u in utterances if u.final and u.t1 <= until and not asks(u, request)),
+                    key=_heard,
+                )  # a spoken question is no evidence for its own options
                 work = self._choose(messages, choices, seen, heard, queue, picked)
             else:
                 work = self._produce(messages, queue)
@@ -338,6 +342,7 @@ class ReactionStage:
     ) -> None:
         """Score every option, add what perception backs up (``seen`` and ``heard`` up to the
         question), answer with the best."""
+        self._prefilled = ""  # the backend's cache now holds this prompt, not the timeline
         if self._score_method() == "mean_logprob":
             scores = await self.backend.score(messages, choices.options, method="mean_logprob")
         else:
@@ -358,6 +363,7 @@ class ReactionStage:
 
     async def compile_instruction(self, instruction: str) -> WatchSpec | None:
         """The model's reading of a standing instruction (see :mod:`reaction.instructions`)."""
+        self._prefilled = ""  # the backend's cache will hold this prompt, not the timeline
         return await compile_instruction(self.backend, instruction)
 
     async def check_instruction(
@@ -377,6 +383,7 @@ class ReactionStage:
             since=media_time - CHECK_SECONDS,
         )
         messages = check_messages(lines[-CHECK_LINES:], instruction, media_time)
+        self._prefilled = ""  # the backend's cache will hold this prompt, not the timeline
         return await says_yes(self.backend, messages, check_messages([], instruction, media_time))
 
     async def _produce(self, messages: list[ChatMessage], queue: asyncio.Queue[str | _End]) -> None:
