@@ -52,12 +52,23 @@ _T = TypeVar("_T")
 def first_tokens(top: Mapping[str, float], choices: Sequence[str]) -> list[float]:
     """Each choice's score from the log-probabilities of the reply's likeliest first tokens
     (what a server returns as ``top_logprobs``): the best token that reads as the choice,
-    give or take spaces, else :data:`UNLIKELY`."""
+    give or take spaces, else :data:`UNLIKELY`.
+
+    When no choice is among them, a verdict would be a silent tie (the first option, or "no"):
+    that is raised instead, with what to do.
+    """
     best: dict[str, float] = {}
     for token, logprob in top.items():
         key = token.strip()
         best[key] = max(best.get(key, UNLIKELY), logprob)
-    return [best.get(choice.strip(), UNLIKELY) for choice in choices]
+    scores = [best.get(choice.strip(), UNLIKELY) for choice in choices]
+    if all(score == UNLIKELY for score in scores):
+        raise BackendError(
+            f"none of {list(choices)} is among the reply's likeliest first tokens "
+            f"({', '.join(map(repr, list(top)[:5]))}, ...)",
+            hint='the model may not follow the format; set reaction.choice_method = "generate"',
+        )
+    return scores
 
 
 @dataclass(frozen=True, slots=True)
