@@ -139,6 +139,8 @@ def instructions(
 
     if understanding not in ("auto", "model", "rules"):
         raise ConfigError(f"unknown understanding {understanding!r}", hint="auto, model or rules")
+    if split not in ("dev", "heldout"):
+        raise ConfigError(f"unknown split {split!r}", hint="use dev or heldout")
     result = asyncio.run(evaluate_split(load_config(config), split, understanding))  # type: ignore[arg-type]
     print_result(result, console)
     if out is not None:

@@ -102,9 +102,7 @@ def _play(
             on_event=JsonEventPrinter() if as_json else _printer(ids),
         )
     )
-    if as_json:
-        return outcomes
-    for outcome in outcomes:
+    for outcome in [] if as_json else outcomes:  # JSON lines stay alone on stdout
         answered = [r for r in outcome.responses if not r.cancelled]
         stats = outcome.perception
         label = f"{outcome.stream_id}: " if len(outcomes) > 1 else ""
