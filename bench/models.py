@@ -70,6 +70,7 @@ def load_record(events: Path) -> tuple[list[Observation], list[Utterance]]:
                     stream_id="s", media_time=event["media_time"],
                     frame_index=event["frame_index"], people=event["people"],
                     faces=event["faces"], text=tuple(event["text"]),
+                    text_sizes=tuple(event.get("text_sizes", ())),
                     colours=tuple(event["colours"]), motion=event["motion"],
                     scene_change=event["scene_change"], description=event["description"],
                 )

@@ -25,19 +25,23 @@ __all__ = ["parse_instruction"]
 
 _NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2,
-    "a pair of": 2, "several": 3, "a few": 3,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+    "twenty": 20, "a couple of": 2, "a pair of": 2, "several": 3, "a few": 3, "a dozen": 12,
+    "half a dozen": 6, "dozen": 12,
 }  # fmt: skip
 _NUMBER = r"(\d+|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
 _Q_OPEN, _Q_CLOSE = "\"'“‘«", "\"'”’»"
 _QUOTED = re.compile(r"[\"“‘«]([^\"”’»]{1,60})[\"”’»]|(?<![\w])'([^']{1,60})'(?![\w])")
-_STOP = r"(?=$|[,.;:!?]|\s+(?:and|or|while|then|so|on|in|at|appears?|shows?|is|are|comes?)\b)"
+_STOP = (
+    r"(?=$|[,.;:!?]|\s+(?:and|or|while|then|so|on|in|at|appears?|shows?|is|are|comes?|out loud|"
+    r"aloud|loudly)\b)"
+)
 _PHRASE = r"([\w'-]+(?:\s+[\w'-]+){0,2}?)"
 
 _OUTPUT = re.compile(
-    r"(?:(?:,\s*|\bthen\s+|^|\band\s+|;\s*|\.\s*)(?:please\s+)?"
-    r"(?:say|write|type|display|return|shout|announce|send|give me|post)|"
-    r"(?:,\s*|\bthen\s+|^|\band\s+|;\s*|\.\s*|\s)(?:please\s+)?"
+    r"(?:(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*)(?:please\s+)?"
+    r"(?:say|write|type|display|return|shout|announce|send|give me|post|reply|respond|answer)|"
+    r"(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*|\s)(?:please\s+)?"
     r"(?:output|print|emit|respond with|reply with|answer with))\s+"
     r"(?:the\s+(?:word|text|string|phrase|message)\s+|just\s+|only\s+|simply\s+)?"
     r"(?:[\"“‘«](?P<quoted>[^\"”’»]{1,60})[\"”’»]|'(?P<single>[^']{1,60})'|"
@@ -49,7 +53,8 @@ _SPEAKER = r"(?:someone|somebody|anyone|anybody|a person|one of them|people|a sp
 _SAY = (
     r"(?:says?|said|saying|mentions?|mentioned|mentioning|talks? about|talking about|"
     r"speaks? (?:about|of)|brings? up|utters?|uttered|pronounces?|uses? the word|asks? about|"
-    r"refers? to|calls? out)"
+    r"refers? to|calls? out|yells?|yelled|shouts?|shouted|screams?|screamed|whispers?|"
+    r"exclaims?|cries|cried)"
 )
 _SPEECH = re.compile(
     rf"\b(?:{_SPEAKER}|(?P<name>[A-Z][a-z]+))\s+(?:ever\s+|first\s+)?{_SAY}\s+"
@@ -75,9 +80,7 @@ _TALKS = re.compile(
     r"|\b(?P<name3>[A-Z][a-z]+)(?:'s| is) (?:voice|turn to speak)\b"
 )
 _QUESTION = re.compile(
-    r"\b(?:asks?|poses?|raises?|puts? forward|has) (?:a|any|another|some|me a|us a)?\s*"
-    r"questions?\b|\bquestions? (?:is|are|gets?) "
-    r"asked\b|\bany questions?\b|\bsomeone has a question\b",
+    r"\bquestions?\b(?!\s+marks?)|\basks?\s+(?:me\s+|us\s+|you\s+)?(?:something|anything)\b",
     re.IGNORECASE,
 )
 _TEXT_NOUN = (
@@ -94,6 +97,8 @@ _TEXT_TARGET = re.compile(
     rf"displays|displaying|containing|contains|bearing|carrying|of|spelling|spells|"
     rf"(?:is|are) written)?\s*(?:on it\s+)?(?:the (?:word|text|name)\s+)?"
     rf"(?:[\"“‘«](?P<quoted>[^\"”’»]+)[\"”’»]|'(?P<single>[^']+)'|(?P<caps>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)"
+    rf"|\b(?:{_TEXT_NOUN}|{_SHOWS}|shows|reads|says|displays)\s+the (?:word|text|name)\s+"
+    rf"(?P<named>[A-Z][\w-]*)\b"
     rf"|(?:[\"“‘«](?P<quoted2>[^\"”’»]+)[\"”’»]|'(?P<single2>[^']+)'|"
     rf"(?P<caps2>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)\s+(?:\w+\s+)?{_SHOWS}"
     rf"|\b(?:read|see|spot|notice)\s+(?:the (?:word|text)\s+)?(?:[\"“‘«](?P<quoted3>[^\"”’»]+)"
@@ -104,16 +109,25 @@ _COLOUR = re.compile(
     r"\b(" + "|".join((*COLOURS, "gray", "violet", "magenta", "teal")) + r")\b", re.IGNORECASE
 )
 _PERSON = r"(?:people|persons?|pedestrians?|individuals?|humans?|men|women|visitors?|guests?)"
+_CROWD = r"(?:crowd|group|gathering|audience|attendance|headcount|turnout|number of people)"
+_MORE = r"more than|over|above|greater than|in excess of|exceeds?|tops?"
+_LEAST = r"(?:at least|no fewer than|no less than|reaches|hits|gets to|grows to)"
 _AT_LEAST = re.compile(
-    rf"\b(?:(?P<more>more than|over|above|greater than|in excess of)|at least|a crowd of|"
-    rf"a group of|no fewer than|no less than)?\s*{_NUMBER}\s+(?P<ormore>or more\s+)?"
-    rf"(?:or more\s+)?(?:\w+\s+)?{_PERSON}(?P<ormore2>\s+or more)?"
-    rf"|\b(?:crowd|group|gathering) of\s+{_NUMBER}",
+    rf"\b(?:(?P<more>{_MORE})|{_LEAST}|a crowd of|a group of)?\s*(?P<n>{_NUMBER[1:-1]})\s+"
+    rf"(?P<ormore>or more\s+)?(?:\w+\s+)?{_PERSON}(?!\s+faces?)(?P<ormore2>\s+or more)?"
+    rf"|\b{_CROWD}\b[^,.;!?]*?\b(?:of\s+)?(?:(?P<more2>{_MORE})|{_LEAST})?\s*(?P<n2>{_NUMBER[1:-1]})\b"
+    rf"(?P<ormore3>\s+or more)?",
     re.IGNORECASE,
 )
+_FEWER = r"(?P<op>fewer than|less than|under|below|at most|no more than|only)"
 _AT_MOST = re.compile(
-    rf"\b(?P<op>fewer than|less than|under|below|at most|no more than|only)\s+{_NUMBER}\s+"
-    rf"(?:\w+\s+)?{_PERSON}|\b{_NUMBER}\s+(?:\w+\s+)?{_PERSON}\s+or (?:fewer|less)\b",
+    rf"\b{_FEWER}\s+(?P<n>{_NUMBER[1:-1]})\s+(?:\w+\s+)?{_PERSON}"
+    rf"|\b(?P<n2>{_NUMBER[1:-1]})\s+(?:\w+\s+)?{_PERSON}\s+or (?:fewer|less)\b"
+    rf"|\b(?P<n3>{_NUMBER[1:-1]})\s+or (?:fewer|less)\s+(?:\w+\s+)?{_PERSON}"
+    rf"|\b{_CROWD}\b[^,.;!?]*?\b(?:drops?|falls?|goes|gets|shrinks|thins|is)\s+(?:to\s+)?"
+    rf"(?P<op2>below|under|fewer than|less than|at most|no more than)\s+(?P<n4>{_NUMBER[1:-1]})\b"
+    rf"|\b{_CROWD}\b[^,.;!?]*?\b(?:drops?|falls?|shrinks|thins)\s+(?:down\s+)?to\s+"
+    rf"(?P<n5>{_NUMBER[1:-1]})\b(?P<orfewer>\s+or (?:fewer|less))?",
     re.IGNORECASE,
 )
 _NOBODY = re.compile(
@@ -126,12 +140,12 @@ _NOBODY = re.compile(
 )
 _SOMEONE = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|a person|a man|a woman|a pedestrian|a visitor|"
-    r"a guest|people|a human|any person|a figure|a kid|a child)\s+(?:\w+\s+)?"
+    r"a guest|people|a human|any person|a figure|a kid|a child)(?!\s+faces?\b)\s+(?:\w+\s+)?"
     r"(?:enters?|entering|appears?|arrives?|comes? in|comes? into (?:view|frame|the room)|"
     r"shows? up|walks? in|walks? into|steps? in|steps? into|is there|is visible|is seen|"
     r"can be seen|turns? up|gets? in|is in (?:view|the frame|the room|the picture))\b"
     r"|\b(?:person|people|anyone|anybody)\s+(?:is|are)\s+(?:in view|visible|present|there)\b"
-    r"|\b(?:any|a) (?:person|people|human)\b",
+    r"|\b(?:any|a) (?:person|people|human)\b(?!\s+faces?)",
     re.IGNORECASE,
 )
 _FACE = re.compile(rf"\b(?:{_NUMBER}\s+)?faces?\b", re.IGNORECASE)
@@ -225,7 +239,7 @@ def _on_screen(text: str, spoken: list[Clause], spans: list[tuple[int, int]]) ->
     for match in _TEXT_TARGET.finditer(text):
         if any(a <= match.start() < b or a < match.end() <= b for a, b in spans):
             continue  # "someone says the word X": the word is heard, not shown
-        value = _group(match, "quoted", "single", "caps", "quoted2", "single2", "caps2",
+        value = _group(match, "quoted", "single", "caps", "named", "quoted2", "single2", "caps2",
                        "quoted3", "single3", "caps3")  # fmt: skip
         value = normal_value("text_on_screen", value or "")
         if value and value.upper() not in ("I", "A", "TV"):
@@ -253,12 +267,13 @@ def _people(text: str) -> list[Clause]:
     if _NOBODY.search(text):
         return [Clause(kind="people_at_most", count=0)]
     if match := _AT_MOST.search(text):
-        count = _number(next(g for g in match.groups()[1:] if g))
-        below = (match.group("op") or "").lower() in ("fewer than", "less than", "under", "below")
+        count = _number(_group(match, "n", "n2", "n3", "n4", "n5") or "0")
+        op = (_group(match, "op", "op2") or "").lower()
+        below = op in ("fewer than", "less than", "under", "below")
         return [Clause(kind="people_at_most", count=count - 1 if below else count)]
     if match := _AT_LEAST.search(text):
-        count = _number(match.group(2) or match.group(5))
-        more = match.group("more") and not (match.group("ormore") or match.group("ormore2"))
+        count = _number(_group(match, "n", "n2") or "1")
+        more = _group(match, "more", "more2") and not _group(match, "ormore", "ormore2", "ormore3")
         return [Clause(kind="people_at_least", count=count + 1 if more else count)]
     if _SOMEONE.search(text):
         return [Clause(kind="people_at_least", count=1)]

@@ -120,7 +120,12 @@ def score(
 @eval_app.command("instructions")
 def instructions(
     split: Annotated[
-        str, typer.Option("--split", help="dev (tuned on) or heldout (never tuned on).")
+        str,
+        typer.Option(
+            "--split",
+            help="dev (tuned on), heldout or fresh (never tuned on; fresh was written by "
+            "someone who had not seen the rules or the other splits).",
+        ),
     ] = "heldout",
     understanding: Annotated[
         str, typer.Option("--understanding", help="auto, model or rules (decision.understanding).")
@@ -133,14 +138,15 @@ def instructions(
     """How well standing instructions are understood, on the packaged instruction set."""
     import json
 
+    from evaluation.instruction_eval import SPLITS as INSTRUCTION_SPLITS
     from evaluation.instruction_eval import evaluate_split, print_result
     from runtime.config import load_config
     from vigil.errors import ConfigError
 
     if understanding not in ("auto", "model", "rules"):
         raise ConfigError(f"unknown understanding {understanding!r}", hint="auto, model or rules")
-    if split not in ("dev", "heldout"):
-        raise ConfigError(f"unknown split {split!r}", hint="use dev or heldout")
+    if split not in INSTRUCTION_SPLITS:
+        raise ConfigError(f"unknown split {split!r}", hint="use " + ", ".join(INSTRUCTION_SPLITS))
     result = asyncio.run(evaluate_split(load_config(config), split, understanding))  # type: ignore[arg-type]
     print_result(result, console)
     if out is not None:

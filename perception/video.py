@@ -105,6 +105,7 @@ class VideoPerception:
         self._ocr_idle = asyncio.Event()
         self._ocr_idle.set()
         self._text: tuple[str, ...] = ()
+        self._text_sizes: tuple[float, ...] = ()
         self._text_time: float | None = None
         self._scene_start = 0.0
         self._static = _StaticFilter(self.options.static_people_after, self.options.static_motion)
@@ -133,15 +134,16 @@ class VideoPerception:
         if cut:
             # Text read and people tracked before the cut belong to the old scene.
             self._scene_start = t
-            self._text = ()
+            self._text, self._text_sizes = (), ()
             self._text_time = None
             self.tracker.reset()
         # An encoder that counts people without giving boxes cannot be tracked.
         people = self.tracker.update(t, boxes) if boxes is not None else features.people
         if self._text_time is not None and t - self._text_time > self.options.ocr_max_age:
-            self._text = ()
+            self._text, self._text_sizes = (), ()
         self._maybe_request_ocr(t, frame.image, features.embedding, cut)
         text = self._text[: self.options.max_text_lines]
+        sizes = self._text_sizes[: self.options.max_text_lines]
         stamps = dict(frame.stamps)
         stamps["perception"] = time.time()
         return Observation(
@@ -152,6 +154,7 @@ class VideoPerception:
             people=people,
             faces=features.faces,
             text=text,
+            text_sizes=sizes,
             colours=features.colours,
             motion=motion,
             scene_change=cut,
@@ -238,6 +241,9 @@ class VideoPerception:
             self.ocr_seconds += reader.last_seconds
             if t >= self._scene_start:  # not read from a scene that has since been cut away
                 self._text = tuple(line.text for line in lines)
+                self._text_sizes = tuple(
+                    round(line.box[3] / max(1, image.shape[0]), 3) for line in lines
+                )
                 self._text_time = t
 
 

@@ -42,18 +42,20 @@ from reaction.context import (
     recorded,
     system_prompt,
 )
+from reaction.counting import count_support
 from reaction.instructions import check_messages, compile_instruction, says_yes
 from reaction.sightings import temporal_support
 from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 
-__all__ = ["CHECK_LINES", "CHECK_SECONDS", "TIMING_WEIGHT", "ReactionOptions", "ReactionStage"]
+__all__ = ["CHECK_LINES", "CHECK_SECONDS", "MEASURED_WEIGHT", "ReactionOptions", "ReactionStage"]
 
-TIMING_WEIGHT = 3.0
-"""How much more an option gains when the question's time cue ("no longer on screen", "the
-first", "right after X") picks it than when the question's words merely occur beside it: the
-cue names one option exactly, where a small model often prefers what is on screen now. On the
-dev split (58 questions): 74.1% right at 1, 77.6% at 2, 79.3% at 3."""
+MEASURED_WEIGHT = 3.0
+"""How much more an option gains when what perception measured picks it (the question's time
+cue, "no longer on screen", "the first", "right after X", or its count, "how many speakers")
+than when the question's words merely occur beside it: a measurement names one option exactly,
+where a small model often prefers what is on screen now. On the dev split (58 questions, time
+cues only): 74.1% right at 1, 77.6% at 2, 79.3% at 3."""
 CHECK_SECONDS = 10.0
 """How far back a model check of an instruction looks: it asks about now, not the past."""
 CHECK_LINES = 8
@@ -352,10 +354,13 @@ class ReactionStage:
             notes = recorded(math.inf, observations=seen, utterances=heard)
             now = now_line(seen) if seen else ""
             backed = [support(option, choices.stem, notes, now) for option in choices.options]
-            timed = temporal_support(choices.stem, choices.options, seen, heard)
-            if timed is not None:
-                timed = [TIMING_WEIGHT * t for t in timed]
-                backed = [max(b, t) for b, t in zip(backed, timed, strict=True)]
+            for measured in (
+                temporal_support(choices.stem, choices.options, seen, heard),
+                count_support(choices.stem, choices.options, seen, heard),
+            ):
+                if measured is not None:
+                    measured = [MEASURED_WEIGHT * m for m in measured]
+                    backed = [max(b, m) for b, m in zip(backed, measured, strict=True)]
             scores = [score + weight * b for score, b in zip(scores, backed, strict=True)]
         best = max(range(len(scores)), key=scores.__getitem__)
         picked.append(choices.letters[best])

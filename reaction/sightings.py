@@ -24,7 +24,7 @@ from typing import Literal
 
 from vigil.items import Observation, Utterance
 
-__all__ = ["Reference", "reference", "sightings", "temporal_support"]
+__all__ = ["Reference", "is_present", "reference", "sightings", "temporal_support"]
 
 Reference = Literal["now", "new", "first", "latest", "after", "before"]
 
@@ -70,6 +70,11 @@ class Relation:
 
 def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower()).replace("0", "o")
+
+
+def is_present(question: str) -> bool:
+    """Whether the question speaks of the present ("now", "currently", "is shown")."""
+    return bool(_PRESENT.search(question))
 
 
 def reference(question: str) -> Relation | None:

@@ -121,6 +121,9 @@ class Observation(DataItem):
     people: int = 0
     faces: int = 0
     text: tuple[str, ...] = ()
+    text_sizes: tuple[float, ...] = ()
+    """Each line of ``text``'s height as a share of the frame's (empty when not measured): a
+    card held up to the camera reads large, a plate in a corner small."""
     colours: tuple[str, ...] = ()
     motion: float = 0.0
     scene_change: bool = False
