@@ -21,7 +21,7 @@ from evaluation.cli import eval_app
 from runtime.config import VigilConfig, load_config
 from runtime.console import EventPrinter
 from vigil.cache import cache_dir
-from vigil.errors import VigilError
+from vigil.errors import ConfigError, VigilError
 from vigil.items import Item
 
 if TYPE_CHECKING:
@@ -212,6 +212,35 @@ def demo(
             f"ground truth: {clip.people_walking} people walking (counted by eye); "
             f"the answer is {verdict}"
         )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default: service.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: service.port).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run Vigil as a service: sessions, streams and answers over HTTP and WebSockets, and a
+    web page at / that attaches this browser's camera and microphone."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.logs import json_logging
+
+    settings = _config(config, None)
+    if not settings.service.tokens:
+        raise ConfigError(
+            "no tokens: every endpoint but /healthz, /readyz and / needs one",
+            hint='set service.tokens, e.g. VIGIL_SERVICE__TOKENS=\'{"my-token": "me"}\'',
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.service.host,
+        port=settings.service.port if port is None else port,
+        log_config=json_logging(),
+        access_log=False,
+        ws_max_size=4 * settings.service.max_message_bytes,
+    )
 
 
 @models_app.command("list")

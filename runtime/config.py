@@ -222,6 +222,40 @@ class RuntimeConfig(_Section):
     )
 
 
+class ServiceConfig(_Section):
+    """``vigil serve``: the HTTP/WebSocket service (see README.md, section Service)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535)
+    tokens: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Bearer token -> tenant, e.g. VIGIL_SERVICE__TOKENS=\'{"tok-a": "a"}\'.',
+    )
+    allowed_paths: list[Path] = Field(
+        default_factory=list, description="Folders whose files a session may play."
+    )
+    allowed_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes a session may play (rtsp://cams.local/, https://host/v/).",
+    )
+    allow_devices: bool = Field(False, description="Let sessions open this server's cameras.")
+    max_request_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest JSON request body (413 beyond)."
+    )
+    max_message_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest ingest message: a JPEG or a PCM block."
+    )
+    max_text_chars: int = Field(2000, ge=1, description="Longest question or instruction.")
+    requests_per_minute: int = Field(600, ge=1, description="Per tenant, beyond: 429.")
+    max_sessions: int = Field(16, ge=1, description="Open sessions per tenant.")
+    max_streams: int = Field(4, ge=1, description="Playing streams per tenant.")
+    disconnect_grace_s: float = Field(
+        10.0, ge=0, description="A live stream whose client left ends after this long."
+    )
+    events_kept: int = Field(2000, ge=10, description="Events a session keeps for late readers.")
+
+
 class VigilConfig(BaseSettings):
     """Every setting of a run. See README.md, section Configuration."""
 
@@ -235,6 +269,7 @@ class VigilConfig(BaseSettings):
     reaction: ReactionConfig = ReactionConfig()
     memory: MemoryConfig = MemoryConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    service: ServiceConfig = ServiceConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -30,7 +30,7 @@ from vigil.items import (
     Utterance,
 )
 
-__all__ = ["EventPrinter", "JsonEventPrinter"]
+__all__ = ["EventPrinter", "JsonEventPrinter", "plain"]
 
 
 def _when(item: Item) -> str:
@@ -122,7 +122,7 @@ class EventPrinter:
         self.console.print(f"[bold]{escape(self._label)}[/bold] {text}" if self._label else text)
 
 
-def _plain(item: Item) -> dict[str, Any]:
+def plain(item: Item) -> dict[str, Any]:
     """An item as JSON-ready data: arrays are left out, nested items flattened."""
     out: dict[str, Any] = {"type": type(item).__name__}
     for name in item.__dataclass_fields__:
@@ -130,9 +130,9 @@ def _plain(item: Item) -> dict[str, Any]:
         if hasattr(value, "shape"):
             continue
         if hasattr(value, "__dataclass_fields__"):
-            value = _plain(value)
+            value = plain(value)
         elif isinstance(value, tuple):
-            value = [_plain(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+            value = [plain(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
         elif not isinstance(value, str | int | float | bool | type(None) | dict):
             value = str(value)
         out[name] = value
@@ -145,5 +145,5 @@ class JsonEventPrinter:
     def __call__(self, item: Item) -> None:
         if isinstance(item, ResponseDelta):
             return
-        sys.stdout.write(json.dumps(_plain(item)) + "\n")
+        sys.stdout.write(json.dumps(plain(item)) + "\n")
         sys.stdout.flush()

@@ -32,7 +32,7 @@ from vigil.items import (
     new_id,
 )
 
-__all__ = ["RunOutcome", "run_stream", "run_streams"]
+__all__ = ["RunOutcome", "play", "run_stream", "run_streams", "vigil_cause"]
 
 EventHandler = Callable[[Item], None]
 
@@ -130,7 +130,7 @@ async def run_streams(
         except BaseException as error:
             _raise_vigil_cause(error)
             raise
-        runs = [_play(config, graph, asks, whens, on_event, started) for graph in graphs]
+        runs = [play(config, graph, asks, whens, on_event, started) for graph in graphs]
         return list(await asyncio.gather(*runs))
     finally:
         for graph in graphs:
@@ -168,15 +168,17 @@ async def _start_graphs(
     return graphs
 
 
-async def _play(
+async def play(
     config: VigilConfig,
     graph: StreamGraph,
-    asks: Sequence[tuple[str, float]],
-    whens: Sequence[str],
-    on_event: EventHandler | None,
-    started: float,
+    asks: Sequence[tuple[str, float]] = (),
+    whens: Sequence[str] = (),
+    on_event: EventHandler | None = None,
+    started: float | None = None,
 ) -> RunOutcome:
-    """Register the typed requests, play the stream to its end, and collect what it produced."""
+    """Register the typed requests, play the stream to its end, and collect what it produced
+    (``started``: when the run began, for its startup time; default now)."""
+    started = time.monotonic() if started is None else started
     stream_id = graph.stream_id
     outcome = RunOutcome(stream_id)
     requests = [
@@ -211,7 +213,15 @@ async def _play(
 
 
 def _raise_vigil_cause(error: BaseException) -> None:
-    """Raise the :class:`VigilError` behind a Ray error, if there is one.
+    """Raise the :class:`VigilError` behind a Ray error, if there is one (see
+    :func:`vigil_cause`)."""
+    found = vigil_cause(error)
+    if found is not None:
+        raise found from None
+
+
+def vigil_cause(error: BaseException) -> VigilError | None:
+    """The :class:`VigilError` behind a Ray error, if there is one.
 
     An actor method that raised gives a ``RayTaskError`` (of a type that also subclasses the
     error's, with the remote traceback in its message) whose ``cause`` is the error itself.
@@ -227,8 +237,7 @@ def _raise_vigil_cause(error: BaseException) -> None:
         cause = getattr(cause, "cause", None)
         if not isinstance(cause, BaseException):
             break
-    if found is not None:
-        raise found from None
+    return found
 
 
 async def _probe(source: str, stream_id: str) -> None:

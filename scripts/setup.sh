@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(espeak-ng sox libportaudio2 libsndfile1 build-essential cmake
-  festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k)
+APT_PACKAGES=(python3-venv espeak-ng sox libportaudio2 libsndfile1 build-essential cmake
+  festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k chromium)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

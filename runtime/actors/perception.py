@@ -25,7 +25,7 @@ from perception.clips import ClipSegmenter
 from perception.speakers import SpeakerIdentity
 from perception.video import VideoPerception
 from runtime.hops import Backpressure, BoundedSender, DropOldest
-from runtime.sources import open_source
+from runtime.sources import LiveSource, open_source
 from vigil.items import AudioChunk, Clip, EndOfStream, Item, StreamError, Utterance, VideoFrame
 
 __all__ = ["PerceptionActor", "PerceptionStats"]
@@ -157,6 +157,19 @@ class PerceptionActor:
     async def stop(self) -> None:
         if self._source is not None:
             await self._source.close()
+
+    async def push(self, items: list[VideoFrame | AudioChunk]) -> int:
+        """Hand a live stream what its client captured; returns how many were taken (none
+        before ``run`` has opened the source, or once the stream has ended)."""
+        source = self._source
+        if not isinstance(source, LiveSource):
+            return 0
+        return sum(source.push(item) for item in items)
+
+    async def finish(self, reason: str) -> None:
+        """End a live stream after what was pushed so far (other sources end by themselves)."""
+        if isinstance(self._source, LiveSource):
+            self._source.finish(reason)
 
     async def _read(self) -> EndOfStream:
         end = EndOfStream(stream_id=self.stream_id, media_time=0.0)

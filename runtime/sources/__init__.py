@@ -6,6 +6,7 @@ Every source is opened, iterated and closed the same way (see :class:`Source`), 
     webcam:0  webcam:/dev/video2  /dev/video2      a camera
     mic  mic:default  mic:3  mic:"USB Audio"       a microphone (index or name)
     clip.mp4  file:///data/clip.mp4  rtsp://...    a file or a network stream
+    live                                           frames and audio a client pushes (the service)
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import re
 
 from runtime.sources.base import Source, SourceItem, SourceStats
 from runtime.sources.file import FileSource
+from runtime.sources.live import LiveSource
 from runtime.sources.microphone import MicrophoneSource
 from runtime.sources.webcam import WebcamSource
 from vigil.errors import ConfigError
 
 __all__ = [
     "FileSource",
+    "LiveSource",
     "MicrophoneSource",
     "Source",
     "SourceItem",
@@ -39,6 +42,8 @@ def open_source(spec: str, *, stream_id: str, paced: bool = True) -> Source:
     spec = spec.strip()
     if not spec:
         raise ConfigError("empty source", hint="give a file, a URL, webcam:N or mic")
+    if spec == "live":
+        return LiveSource(stream_id=stream_id)
     kind, _, rest = spec.partition(":")
     if kind == "webcam" and not rest.startswith("//"):
         camera = _device(rest, what="webcam")

@@ -1,0 +1,206 @@
+"""The service under load on loopback: N clients each stream a clip live for a while and ask.
+
+Each client opens a session, attaches a live stream, and sends the clip (looped) over the
+ingest WebSocket in real time, 2 JPEG frames a second and 16 kHz PCM, while asking a typed
+question every ``--ask-every`` seconds. Meanwhile every process's RSS is sampled. At the end:
+answers asked and received per stream, answer latency (p50, p90), per-stage latency from the
+service's own Prometheus histograms, streams that ended early, RSS at start and end.
+
+    python -m bench.service_load [--clients 8] [--seconds 60] [--ask-every 15] [--llm NAME]
+                                 [--out reports/bench-service-load.json]
+
+Every stream is a whole graph (perception, decision, reaction with its own language model):
+on 2 cores, 8 of them share the machine and the answers queue. Take the figures with nothing
+else running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+from evaluation.demo import Overlay, build_clip, clip_info
+from evaluation.samples import sample_video
+from runtime.config import load_config
+from runtime.graph import cpus_needed, ensure_ray
+from service.app import create_app
+from service.client import clip_media, send_media
+from service.server import BackgroundServer
+from vigil.cache import cache_dir
+from vigil.items import AudioChunk, VideoFrame
+
+TOKEN = "bench"
+QUESTIONS = ("What does the sign say?", "How many people are there?", "What colour is it?")
+
+
+def _looped(media: Sequence[VideoFrame | AudioChunk], seconds: float) -> list[Any]:
+    """``media`` repeated back to back until ``seconds`` of it."""
+    length = max(m.media_time for m in media) + 0.1
+    out: list[Any] = []
+    offset = 0.0
+    while offset < seconds:
+        out += [
+            dataclasses.replace(m, media_time=m.media_time + offset)
+            for m in media
+            if m.media_time + offset < seconds
+        ]
+        offset += length
+    return out
+
+
+async def _client(
+    url: str, media: list[Any], seconds: float, ask_every: float, index: int
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+        session = (await http.post("/v1/sessions")).json()["id"]
+        stream = await http.post(f"/v1/sessions/{session}/streams", json={"source": "live"})
+        ingest = url.replace("http", "ws") + stream.json()["ingest"] + f"?token={TOKEN}"
+        sending = asyncio.create_task(send_media(ingest, media))
+        asked = 0
+        began = time.monotonic()
+        while not sending.done() and time.monotonic() - began < seconds + 5:
+            await asyncio.sleep(ask_every)
+            text = QUESTIONS[(asked + index) % len(QUESTIONS)]
+            reply = await http.post(f"/v1/sessions/{session}/questions", json={"text": text})
+            asked += reply.status_code == 202
+        await sending
+        deadline = time.monotonic() + 120
+        answers: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            answers = (await http.get(f"/v1/sessions/{session}/answers")).json()
+            if len([a for a in answers if a["question"] in QUESTIONS]) >= asked:
+                break
+            await asyncio.sleep(1)
+        view = (await http.get(f"/v1/sessions/{session}")).json()
+        await http.delete(f"/v1/sessions/{session}")
+    typed = [a for a in answers if a["question"] in QUESTIONS]
+    return {
+        "asked": asked,
+        "answered": len(typed),
+        "latencies": [a["latency_s"] for a in typed],
+        "stream": view["streams"][0],
+    }
+
+
+def _rss_mb() -> float:
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            continue
+    for process in psutil.process_iter(["name", "cmdline"]):  # Ray's workers are not children
+        try:
+            if "ray::" in " ".join(process.info["cmdline"] or []):
+                total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def _stage_quantiles(metrics: str) -> dict[str, dict[str, float]]:
+    """Median and p90 (upper bucket bounds) of each per-stage latency histogram."""
+    out: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(metrics):
+        if family.name not in ("vigil_stage_latency_seconds", "vigil_answer_latency_seconds"):
+            continue
+        buckets: dict[str, list[tuple[float, float]]] = {}
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                key = sample.labels.get("stage", "answer")
+                buckets.setdefault(key, []).append((float(sample.labels["le"]), sample.value))
+        for key, rows in buckets.items():
+            total = rows[-1][1]
+            if not total:
+                continue
+            out[key] = {
+                "count": total,
+                **{
+                    name: next(le for le, n in sorted(rows) if n >= q * total)
+                    for name, q in (("p50_le_s", 0.5), ("p90_le_s", 0.9))
+                },
+            }
+    return out
+
+
+async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str, Any]:
+    samples = [(_rss_mb(), time.monotonic())]
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(5)
+            samples.append((_rss_mb(), time.monotonic()))
+
+    sampler = asyncio.create_task(sample())
+    results = await asyncio.gather(
+        *(_client(url, media, args.seconds, args.ask_every, i) for i in range(args.clients))
+    )
+    sampler.cancel()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
+    latencies = [x for r in results for x in r["latencies"]]
+    return {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "llm": args.llm,
+        "asked": sum(r["asked"] for r in results),
+        "answered": sum(r["answered"] for r in results),
+        "streams_failed": sum(r["stream"]["state"] == "failed" for r in results),
+        "stream_errors": [r["stream"]["error"] for r in results if r["stream"]["error"]],
+        "answer_latency_p50_s": statistics.median(latencies) if latencies else None,
+        "answer_latency_p90_s": (
+            statistics.quantiles(latencies, n=10)[-1] if len(latencies) >= 2 else None
+        ),
+        "stages": _stage_quantiles(metrics),
+        "rss_mb_start": round(samples[0][0]),
+        "rss_mb_peak": round(max(s[0] for s in samples)),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--ask-every", type=float, default=15.0)
+    parser.add_argument("--llm", default="qwen2.5-0.5b-instruct", help="models.llm of each graph")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench-service-load.json"))
+    args = parser.parse_args(argv)
+    clip = build_clip(
+        sample_video("vtest.avi"),
+        cache_dir() / "bench" / "service-load.mp4",
+        start=30.0,
+        duration=15.0,
+        speech=[("What does the sign say?", 4.0)],
+        overlays=[Overlay(text="GATE 7 CLOSED", t0=0.0, t1=15.0, position="top")],
+    )
+    media = _looped(asyncio.run(clip_media(str(clip_info(Path(clip)).path))), args.seconds)
+    config = load_config(
+        service={"tokens": {TOKEN: "bench"}, "max_streams": args.clients},
+        models={"llm": args.llm},
+        reaction={"max_tokens": 32},
+    )
+    ensure_ray(None, cpus=cpus_needed(config, args.clients, shared_encoder=False))
+    with BackgroundServer(create_app(config)) as url:
+        report = asyncio.run(_run(args, url, media))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""Sessions of the service: each a tenant's conversation with the agent, over any number of
+streams, each stream one graph of actors (as ``vigil run`` builds it).
+
+A session keeps its standing instructions (given to every stream it attaches, then and later),
+the answers so far, and the latest events for readers that connect late; every event also goes
+to each connected reader's queue, bounded so that a reader that stops reading loses its oldest
+events rather than stalling the stream (it is told how many it missed).
+
+Ending a session ends its streams the way a run ends: a live stream is finished, a file
+stops where it is, and each graph then writes its voices and its session summary to memory
+before its actors go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from runtime.config import VigilConfig
+from runtime.console import plain
+from runtime.graph import StreamGraph
+from runtime.session import play, vigil_cause
+from runtime.stages import ModelPaths
+from vigil.errors import VigilError
+from vigil.items import (
+    AudioChunk,
+    Item,
+    Observation,
+    Request,
+    Response,
+    ResponseDelta,
+    StreamError,
+    Utterance,
+    VideoFrame,
+    new_id,
+)
+
+__all__ = [
+    "Forbidden",
+    "LimitReached",
+    "NotFound",
+    "NotReady",
+    "Session",
+    "Sessions",
+    "Stream",
+]
+
+log = logging.getLogger(__name__)
+
+StreamState = Literal["starting", "playing", "ended", "failed"]
+
+
+class NotFound(LookupError):
+    """No such session or stream for this tenant (another tenant's looks the same)."""
+
+
+class Forbidden(PermissionError):
+    """A source outside what the service allows."""
+
+
+class LimitReached(RuntimeError):
+    """A per-tenant limit; the message says which."""
+
+
+class NotReady(RuntimeError):
+    """The session cannot take this yet (no stream playing, a stream still starting)."""
+
+
+@dataclass(eq=False)
+class Stream:
+    id: str
+    session: Session
+    source: str
+    live: bool
+    state: StreamState = "starting"
+    error: str | None = None
+    media_time: float = 0.0
+    graph: StreamGraph | None = None
+    task: asyncio.Task[None] | None = None
+    clients: int = 0
+    left_at: float | None = None
+    started: float = field(default_factory=time.time)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session": self.session.id,
+            "source": self.source,
+            "state": self.state,
+            "error": self.error,
+            "media_time": round(self.media_time, 3),
+            "started": self.started,
+        }
+
+
+@dataclass(eq=False)
+class Session:
+    id: str
+    tenant: str
+    keep: int
+    created: float = field(default_factory=time.time)
+    streams: dict[str, Stream] = field(default_factory=dict)
+    instructions: list[str] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    ended: bool = False
+    summaries: list[str] = field(default_factory=list)
+    events: deque[dict[str, Any]] = field(init=False)
+    readers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.events = deque(maxlen=self.keep)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Keep ``event`` and hand it to every reader; a full reader loses its oldest."""
+        self.events.append(event)
+        for queue in self.readers:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                    queue.put_nowait({"type": "Missed", "count": 1})
+                    continue
+            queue.put_nowait(event)
+
+    def subscribe(self, size: int = 256) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
+        self.readers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self.readers.discard(queue)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "ended": self.ended,
+            "streams": [s.view() for s in self.streams.values()],
+            "instructions": list(self.instructions),
+            "answers": len(self.answers),
+        }
+
+
+def _answer(item: Response, stream_id: str) -> dict[str, Any]:
+    return {
+        "id": item.response_id,
+        "request_id": item.request_id,
+        "stream": stream_id,
+        "question": item.question,
+        "text": item.text,
+        "choice": item.choice,
+        "asked_at": item.asked_at,
+        "media_time": item.media_time,
+        "latency_s": round(item.latency, 3),
+        "cancelled": item.cancelled,
+    }
+
+
+class Sessions:
+    """Every tenant's sessions, with the limits of ``config.service``."""
+
+    def __init__(
+        self,
+        config: VigilConfig,
+        paths: Callable[[], ModelPaths],
+        *,
+        on_item: Callable[[Stream, Item], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._paths = paths
+        self._on_item = on_item
+        self._sessions: dict[str, Session] = {}
+        self._streams: dict[str, Stream] = {}
+
+    # --- lookups ---------------------------------------------------------------------------------
+
+    def of(self, tenant: str) -> list[Session]:
+        return [s for s in self._sessions.values() if s.tenant == tenant]
+
+    def get(self, tenant: str, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None or session.tenant != tenant:
+            raise NotFound(f"no session {session_id!r}")
+        return session
+
+    def stream(self, tenant: str, stream_id: str) -> Stream:
+        stream = self._streams.get(stream_id)
+        if stream is None or stream.session.tenant != tenant:
+            raise NotFound(f"no stream {stream_id!r}")
+        return stream
+
+    def open_sessions(self) -> int:
+        return sum(not s.ended for s in self._sessions.values())
+
+    def playing(self, tenant: str | None = None) -> list[Stream]:
+        return [
+            s
+            for s in self._streams.values()
+            if s.state in ("starting", "playing") and (tenant is None or s.session.tenant == tenant)
+        ]
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def create(self, tenant: str) -> Session:
+        if sum(not s.ended for s in self.of(tenant)) >= self.config.service.max_sessions:
+            raise LimitReached(
+                f"tenant has {self.config.service.max_sessions} open sessions (service."
+                "max_sessions); end one with DELETE /v1/sessions/{id}"
+            )
+        session = Session(new_id(), tenant, self.config.service.events_kept)
+        self._sessions[session.id] = session
+        return session
+
+    def allowed(self, source: str) -> str:
+        """``source`` if the service may play it, else :class:`Forbidden` saying why."""
+        service = self.config.service
+        if source == "live":
+            return source
+        if "://" in source:
+            if any(source.startswith(prefix) for prefix in service.allowed_urls):
+                return source
+            raise Forbidden(
+                f"URL {source!r} is not allowed: it must start with one of service.allowed_urls"
+            )
+        if source.startswith(("webcam:", "mic", "/dev/")):
+            if service.allow_devices:
+                return source
+            raise Forbidden(f"device {source!r} is not allowed: service.allow_devices is off")
+        path = Path(source).resolve()
+        for folder in service.allowed_paths:
+            if path.is_relative_to(folder.resolve()):
+                if not path.is_file():
+                    raise NotFound(f"no file {source!r}")
+                return str(path)
+        raise Forbidden(
+            f"path {source!r} is not allowed: it must lie under one of service.allowed_paths"
+        )
+
+    async def attach(self, session: Session, source: str) -> Stream:
+        """Start playing ``source`` in ``session`` (``"live"``: a client pushes the media)."""
+        if session.ended:
+            raise NotFound(f"session {session.id!r} has ended")
+        source = self.allowed(source)
+        if len(self.playing(session.tenant)) >= self.config.service.max_streams:
+            raise LimitReached(
+                f"tenant has {self.config.service.max_streams} streams playing (service."
+                "max_streams)"
+            )
+        stream = Stream(new_id(), session, source, live=source == "live")
+        session.streams[stream.id] = stream
+        self._streams[stream.id] = stream
+        stream.task = asyncio.create_task(self._run(stream), name=f"vigil-stream-{stream.id}")
+        return stream
+
+    async def ask(self, session: Session, text: str, at: float | None) -> str:
+        """Put a question to the session's streams; returns the request id."""
+        streams = [s for s in session.streams.values() if s.state in ("starting", "playing")]
+        if not streams:
+            raise NotReady("the session has no stream playing: attach one first")
+        request_id = new_id()
+        for stream in streams:
+            await self._submit(stream, "question", text, at, request_id)
+        session.publish({"type": "Question", "request_id": request_id, "text": text, "at": at})
+        return request_id
+
+    async def instruct(self, session: Session, text: str) -> str:
+        """Add a standing instruction: to the streams playing now and to those attached later."""
+        session.instructions.append(text)
+        request_id = new_id()
+        for stream in session.streams.values():
+            if stream.state in ("starting", "playing"):
+                await self._submit(stream, "instruction", text, 0.0, request_id)
+        return request_id
+
+    async def push(self, stream: Stream, items: list[VideoFrame | AudioChunk]) -> int:
+        if stream.graph is None or stream.state != "playing":
+            return 0
+        if items:
+            stream.media_time = max(stream.media_time, items[-1].media_time)
+        return int(await stream.graph.perception.push.remote(items))
+
+    async def finish(self, stream: Stream, reason: str) -> None:
+        """End a stream: a live one after what its client sent, a file where it is."""
+        graph = stream.graph
+        if graph is None or stream.state not in ("starting", "playing"):
+            return
+        if stream.live:
+            await graph.perception.finish.remote(reason)
+        else:
+            await graph.perception.stop.remote()
+
+    async def end(self, session: Session, timeout: float = 30.0) -> None:
+        """End ``session``: every stream finished, its memory flushed and summarised."""
+        if session.ended:
+            return
+        session.ended = True
+        for stream in list(session.streams.values()):
+            with contextlib.suppress(Exception):
+                await self.finish(stream, "session ended")
+        tasks = [s.task for s in session.streams.values() if s.task is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+        session.publish({"type": "SessionEnded", "summaries": session.summaries})
+
+    async def close(self) -> None:
+        """End every session (the service is shutting down)."""
+        await asyncio.gather(*(self.end(s) for s in self._sessions.values()))
+
+    # --- the streams' work -----------------------------------------------------------------------
+
+    async def _submit(
+        self, stream: Stream, kind: str, text: str, at: float | None, request_id: str
+    ) -> None:
+        if stream.graph is None:  # still starting: its run registers the instructions
+            if kind == "question":
+                raise NotReady("the stream is still starting: ask again in a moment")
+            return
+        media_time = stream.media_time if at is None else at
+        request = Request(
+            stream_id=stream.id,
+            media_time=media_time,
+            request_id=request_id,
+            kind=kind,  # type: ignore[arg-type]
+            text=text,
+        )
+        await stream.graph.decision.submit.remote([request])
+
+    def _graph_config(self, session: Session) -> VigilConfig:
+        memory = self.config.memory.model_copy(
+            update={"tenant": session.tenant, "session": session.id}
+        )
+        return self.config.model_copy(update={"memory": memory})
+
+    async def _run(self, stream: Stream) -> None:
+        session = stream.session
+        config = self._graph_config(session)
+        try:
+            paths = await asyncio.to_thread(self._paths)
+            stream.graph = await StreamGraph.start(
+                config, paths, stream_id=stream.id, source=stream.source, paced=True
+            )
+            stream.state = "playing"
+            session.publish({"type": "StreamStarted", "stream": stream.view()})
+            outcome = await play(
+                config,
+                stream.graph,
+                whens=list(session.instructions),
+                on_event=lambda item: self._deliver(stream, item),
+            )
+            if outcome.session_summary:
+                session.summaries.append(outcome.session_summary)
+            stream.state = "ended"
+        except asyncio.CancelledError:
+            stream.state = "failed"
+            stream.error = "stopped before it ended"
+            raise
+        except VigilError as error:
+            stream.state, stream.error = "failed", str(error)
+        except Exception as error:  # one stream failing must not take the service down
+            cause = vigil_cause(error)
+            if cause is None:
+                log.exception("stream %s failed", stream.id)
+            stream.state = "failed"
+            stream.error = str(cause) if cause else f"{type(error).__name__}: {error}"
+        finally:
+            if stream.graph is not None:
+                stream.graph.stop()
+            session.publish({"type": "StreamEnded", "stream": stream.view()})
+
+    def _deliver(self, stream: Stream, item: Item) -> None:
+        session = stream.session
+        if isinstance(item, Observation | Utterance) and item.media_time > stream.media_time:
+            stream.media_time = item.media_time
+        if isinstance(item, Response):
+            session.answers.append(_answer(item, stream.id))
+        if isinstance(item, StreamError) and item.fatal:
+            stream.error = item.message
+        if self._on_item is not None:
+            self._on_item(stream, item)
+        event = plain(item)
+        event["stream"] = stream.id
+        if not isinstance(item, ResponseDelta):
+            event.pop("stamps", None)
+        session.publish(event)

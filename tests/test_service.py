@@ -1,0 +1,365 @@
+"""``vigil serve`` on a real uvicorn server on loopback: tokens and tenants, the allow-list,
+limits, a file stream answered, a live stream fed over the ingest WebSocket (with garbage in
+between), and the web page in headless Chromium with a fake camera and microphone.
+
+One server for the module, on the session's Ray cluster. The streams play a 12 s clip: a sign
+on screen and a spoken question about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import websockets
+
+from evaluation.demo import BuiltClip, Overlay, build_clip, clip_info
+from evaluation.samples import sample_video
+from runtime.config import load_config
+from runtime.stages import ModelPaths
+from service.app import create_app
+from service.client import clip_media, send_media
+from service.ingest import HEADER
+from service.server import BackgroundServer
+from vigil.items import AudioChunk, VideoFrame
+
+SIGN = "GATE 7 CLOSED"
+SPOKEN = "What does the sign say?"
+TOKENS = {"tok-a": "tenant-a", "tok-b": "tenant-b"}
+A = {"Authorization": "Bearer tok-a"}
+B = {"Authorization": "Bearer tok-b"}
+MAX_MESSAGE = 256 * 1024
+ANSWER_WAIT = 90.0
+ARTIFACTS = Path(__file__).resolve().parent.parent / "reports" / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> BuiltClip:
+    folder = tmp_path_factory.mktemp("served")
+    path = build_clip(
+        sample_video("vtest.avi"),
+        folder / "sign.mp4",
+        start=30.0,
+        duration=12.0,
+        speech=[(SPOKEN, 6.0)],  # once OCR has read the sign (as in test_end_to_end)
+        overlays=[Overlay(text=SIGN, t0=0.0, t1=12.0, position="top")],
+    )
+    return clip_info(Path(path))
+
+
+@pytest.fixture(scope="module")
+def base_url(ray_cluster: None, model_paths: ModelPaths, clip: BuiltClip) -> Iterator[str]:
+    config = load_config(
+        service={
+            "tokens": TOKENS,
+            "allowed_paths": [str(clip.path.parent)],
+            "allowed_urls": ["rtsp://cameras.example/"],
+            "max_message_bytes": MAX_MESSAGE,
+            "max_text_chars": 500,
+            "disconnect_grace_s": 2.0,
+        },
+        reaction={"max_tokens": 40},
+    )
+    with BackgroundServer(create_app(config, paths=model_paths)) as url:
+        yield url
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+def _session(http: httpx.Client, headers: dict[str, str] = A) -> str:
+    response = http.post("/v1/sessions", headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _answers(http: httpx.Client, session: str, *, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + ANSWER_WAIT
+    while time.monotonic() < deadline:
+        answers = http.get(f"/v1/sessions/{session}/answers", headers=A).json()
+        if len(answers) >= count:
+            return answers
+        time.sleep(0.5)
+    pytest.fail(f"no answer within {ANSWER_WAIT} s")
+
+
+def _playing(http: httpx.Client, stream: str) -> None:
+    deadline = time.monotonic() + 120
+    while (state := http.get(f"/v1/streams/{stream}", headers=A).json()["state"]) == "starting":
+        assert time.monotonic() < deadline, "the stream did not start"
+        time.sleep(0.2)
+    assert state == "playing"
+
+
+# --- without streams ---------------------------------------------------------------------------
+
+
+PROTECTED = (
+    ("GET", "/metrics"),
+    ("GET", "/v1/sessions"),
+    ("POST", "/v1/sessions"),
+    ("GET", "/v1/memory/search?q=x"),
+)
+
+
+def test_probes_and_the_page_need_no_token_and_everything_else_does(http: httpx.Client) -> None:
+    assert http.get("/healthz").json() == {"status": "ok"}
+    deadline = time.monotonic() + 10  # models are verified in the background
+    while http.get("/readyz").status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert http.get("/readyz").json() == {"ready": True}
+    assert "Start camera and microphone" in http.get("/").text
+    assert http.get("/static/app.js").status_code == 200
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "tok-a"}):
+        for method, path in PROTECTED:
+            response = http.request(method, path, headers=headers)
+            assert response.status_code == 401, (method, path, headers)
+            assert "tok-a" not in response.text
+    metrics = http.get("/metrics", headers=A)
+    assert metrics.status_code == 200
+    assert "vigil_sessions_active" in metrics.text
+    assert "vigil_answer_latency_seconds_bucket" in metrics.text
+
+
+def test_a_tenant_sees_and_touches_only_its_own_sessions(http: httpx.Client) -> None:
+    mine = _session(http, A)
+    theirs = _session(http, B)
+    assert mine in [s["id"] for s in http.get("/v1/sessions", headers=A).json()]
+    assert mine not in [s["id"] for s in http.get("/v1/sessions", headers=B).json()]
+    assert theirs not in [s["id"] for s in http.get("/v1/sessions", headers=A).json()]
+    for method, path, body in (
+        ("GET", f"/v1/sessions/{mine}", None),
+        ("GET", f"/v1/sessions/{mine}/answers", None),
+        ("POST", f"/v1/sessions/{mine}/questions", {"text": "hi?"}),
+        ("POST", f"/v1/sessions/{mine}/instructions", {"text": "tell me when X appears"}),
+        ("POST", f"/v1/sessions/{mine}/streams", {"source": "live"}),
+        ("DELETE", f"/v1/sessions/{mine}", None),
+    ):
+        response = http.request(method, path, headers=B, json=body)
+        assert response.status_code == 404, (method, path, response.text)
+    assert http.get(f"/v1/sessions/{mine}", headers=A).json()["ended"] is False
+
+
+def test_sources_outside_the_allow_list_are_refused(http: httpx.Client, clip: BuiltClip) -> None:
+    session = _session(http)
+    for source, word in (
+        ("/etc/passwd", "allowed_paths"),
+        (str(clip.path.parent / ".." / "elsewhere.mp4"), "allowed_paths"),
+        ("rtsp://intruder.example/cam", "allowed_urls"),
+        ("webcam:0", "allow_devices"),
+    ):
+        response = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": source})
+        assert response.status_code == 403, source
+        assert word in response.json()["detail"]
+    missing = http.post(
+        f"/v1/sessions/{session}/streams",
+        headers=A,
+        json={"source": str(clip.path.parent / "missing.mp4")},
+    )
+    assert missing.status_code == 404
+
+
+def test_malformed_and_oversize_requests_get_clear_errors(http: httpx.Client) -> None:
+    session = _session(http)
+    path = f"/v1/sessions/{session}/questions"
+    broken = http.post(path, headers={**A, "Content-Type": "application/json"}, content=b"{nope")
+    assert broken.status_code == 422
+    assert http.post(path, headers=A, json={"question": "x"}).status_code == 422
+    long = http.post(path, headers=A, json={"text": "why " * 200})
+    assert long.status_code == 413 and "max_text_chars" in long.json()["detail"]
+    huge = http.post(path, headers=A, content=b"x" * 70_000)
+    assert huge.status_code == 413 and "max_request_bytes" in huge.json()["detail"]
+    nothing = http.post(path, headers=A, json={"text": "anyone there?"})
+    assert nothing.status_code == 409 and "attach" in nothing.json()["detail"]
+
+
+def test_a_websocket_with_a_wrong_token_is_closed_with_a_reason(base_url: str) -> None:
+    async def connect() -> tuple[int | None, str]:
+        url = base_url.replace("http", "ws") + "/v1/sessions/x/events?token=wrong"
+        async with websockets.connect(url) as socket:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await socket.recv()
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    code, reason = asyncio.run(connect())
+    assert code == 1008 and "token" in reason
+
+
+# --- streams -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_file_stream_answers_the_spoken_and_the_typed_question(
+    http: httpx.Client, base_url: str, clip: BuiltClip
+) -> None:
+    session = _session(http)
+    stream = http.post(
+        f"/v1/sessions/{session}/streams", headers=A, json={"source": str(clip.path)}
+    ).json()
+    assert http.get(f"/v1/streams/{stream['id']}", headers=B).status_code == 404
+    _playing(http, stream["id"])
+    asked = http.post(
+        f"/v1/sessions/{session}/questions",
+        headers=A,
+        json={"text": "Which gate does the sign name?", "at": 9.0},
+    )
+    assert asked.status_code == 202
+    answers = _answers(http, session, count=2)
+    assert any("7" in a["text"] or "GATE" in a["text"].upper() for a in answers), [
+        (a["question"], a["text"], a["asked_at"]) for a in answers
+    ]
+    assert {a["question"] for a in answers} == {SPOKEN, "Which gate does the sign name?"}
+    events = _read_events(base_url, session, until="Response")
+    assert any(e["type"] == "Utterance" and e["final"] and "sign" in e["text"] for e in events)
+    ended = http.delete(f"/v1/sessions/{session}", headers=A).json()
+    assert ended["ended"] is True
+    assert http.get(f"/v1/streams/{stream['id']}", headers=A).json()["state"] == "ended"
+
+
+def _read_events(base_url: str, session: str, *, until: str) -> list[dict[str, Any]]:
+    async def read() -> list[dict[str, Any]]:
+        url = base_url.replace("http", "ws") + f"/v1/sessions/{session}/events?token=tok-a"
+        seen: list[dict[str, Any]] = []
+        async with websockets.connect(url) as socket:
+            while not any(e["type"] == until for e in seen):
+                seen.append(json.loads(await asyncio.wait_for(socket.recv(), ANSWER_WAIT)))
+        return seen
+
+    return asyncio.run(read())
+
+
+def _message(kind: bytes, payload: bytes) -> bytes:
+    return HEADER.pack(kind, 0.0) + payload
+
+
+GARBAGE = (
+    b"\x01",
+    b"X" + bytes(20),
+    _message(b"V", b"not a jpeg"),
+    _message(b"A", b"\x00" * 3),
+    _message(b"V", bytes(MAX_MESSAGE)),
+)
+
+
+@pytest.mark.slow
+def test_a_live_stream_survives_garbage_and_its_spoken_question_is_answered(
+    http: httpx.Client, base_url: str, clip: BuiltClip
+) -> None:
+    session = _session(http)
+    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
+    assert stream.status_code == 201
+    ingest = base_url.replace("http", "ws") + stream.json()["ingest"] + "?token=tok-a"
+    media = asyncio.run(clip_media(str(clip.path)))
+    replies = asyncio.run(send_media(ingest, media, before=GARBAGE))
+    assert all(r["type"] == "error" for r in replies)
+    assert "type byte" in replies[0]["error"] and "unknown message type" in replies[1]["error"]
+    assert "JPEG" in replies[2]["error"] and "odd number" in replies[3]["error"]
+    assert "max_message_bytes" in replies[4]["error"]
+    answers = _answers(http, session)
+    assert any("7" in a["text"] or "GATE" in a["text"].upper() for a in answers), answers
+    metrics = http.get("/metrics", headers=A).text
+    assert 'vigil_ingest_messages_total{kind="video"}' in metrics
+
+
+@pytest.mark.slow
+def test_the_page_attaches_camera_and_microphone_and_shows_the_answer(
+    base_url: str, clip: BuiltClip, tmp_path: Path
+) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    video, audio = _fake_devices(clip, tmp_path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+                f"--use-file-for-fake-audio-capture={audio}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            said: list[str] = []
+            page.on("console", lambda message: said.append(message.text))
+            page.goto(base_url + "/")
+            page.fill("#token", "tok-a")
+            page.click("#connect")
+            page.wait_for_selector("#start:not([disabled])", timeout=10_000)
+            page.click("#start")
+            try:
+                page.wait_for_selector("#stop:not([disabled])", timeout=120_000)
+                answer = page.wait_for_selector(
+                    "#answers li[data-done]", timeout=int(ANSWER_WAIT * 1000)
+                )
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "service-page-failed.png"), full_page=True)
+                status = page.inner_text("#status")
+                notices = page.inner_text("#notices")
+                pytest.fail(f"the page: {status!r}, notices {notices!r}, console {said}")
+            text = answer.inner_text()
+            transcript = page.inner_text("#transcript")
+            page.screenshot(path=str(ARTIFACTS / "service-page.png"), full_page=True)
+            page.click("#stop")
+        finally:
+            browser.close()
+    assert "sign" in transcript.lower()
+    assert "7" in text or "GATE" in text.upper(), text
+
+
+def _fake_devices(clip: BuiltClip, folder: Path) -> tuple[Path, Path]:
+    """The clip as Chromium's fake camera (a y4m file) and microphone (a wav file)."""
+    import soundfile
+
+    media = asyncio.run(clip_media(str(clip.path)))
+    frames = [m for m in media if isinstance(m, VideoFrame)]
+    height, width = frames[0].image.shape[:2]
+    video = folder / "camera.y4m"
+    with video.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        due = 0.0
+        for frame in frames:  # at 10 fps, whatever the clip's rate
+            if frame.media_time + 1e-6 >= due:
+                due += 0.1
+                out.write(b"FRAME\n" + cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420).tobytes())
+    chunks = [m for m in media if isinstance(m, AudioChunk)]
+    samples = np.concatenate([c.samples[:, 0] for c in chunks])
+    audio = folder / "microphone.wav"
+    soundfile.write(audio, samples, chunks[0].sample_rate, subtype="PCM_16")
+    return video, audio
+
+
+def test_client_messages_decode_to_the_media_they_carry() -> None:
+    from service.client import message
+    from service.ingest import Ingest, IngestError
+
+    image = np.full((48, 64, 3), (0, 0, 255), np.uint8)
+    sound = np.linspace(-0.5, 0.5, 1600, dtype=np.float32).reshape(-1, 1)
+    ingest = Ingest("s")
+    with pytest.raises(IngestError):
+        ingest.decode(_message(b"V", b"junk"))  # sets no origin for what follows
+    frame = ingest.decode(message(VideoFrame(stream_id="c", media_time=2.0, image=image)))
+    audio = ingest.decode(
+        message(AudioChunk(stream_id="c", media_time=2.5, samples=sound, sample_rate=16_000))
+    )
+    assert isinstance(frame, VideoFrame) and frame.media_time == 0.0
+    assert frame.image.shape == image.shape and frame.image[..., 2].mean() > 240
+    assert isinstance(audio, AudioChunk) and audio.media_time == pytest.approx(0.5)
+    assert np.abs(audio.samples - sound).max() < 1e-3
