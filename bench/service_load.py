@@ -2,9 +2,12 @@
 
 Each client opens a session, attaches a live stream, and sends the clip (looped) over the
 ingest WebSocket in real time, 2 JPEG frames a second and 16 kHz PCM, while asking a typed
-question every ``--ask-every`` seconds. Meanwhile every process's RSS is sampled. At the end:
-answers asked and received per stream, answer latency (p50, p90), per-stage latency from the
-service's own Prometheus histograms, streams that ended early, RSS at start and end.
+question every ``--ask-every`` seconds. The clip's spoken question is heard in its first pass
+only: speech barges in (it cancels the answer being given and drops those waiting, as a person
+speaking up would), so a question spoken every loop would cancel the typed ones. Meanwhile
+every process's RSS is sampled. At the end: answers asked and received per stream, answer
+latency (p50, p90), per-stage latency from the service's own Prometheus histograms, streams
+that ended early, RSS at start and at its peak.
 
     python -m bench.service_load [--clients 8] [--seconds 60] [--ask-every 15] [--llm NAME]
                                  [--out reports/bench-service-load.json]
@@ -42,20 +45,21 @@ from vigil.cache import cache_dir
 from vigil.items import AudioChunk, VideoFrame
 
 TOKEN = "bench"
-QUESTIONS = ("What does the sign say?", "How many people are there?", "What colour is it?")
+QUESTIONS = ("Which gate is named on screen?", "How many people are there?", "Is it raining?")
 
 
 def _looped(media: Sequence[VideoFrame | AudioChunk], seconds: float) -> list[Any]:
-    """``media`` repeated back to back until ``seconds`` of it."""
+    """``media`` repeated back to back until ``seconds`` of it; the repeats are silent, so
+    that the clip's spoken question is heard once and does not barge in on every answer."""
     length = max(m.media_time for m in media) + 0.1
     out: list[Any] = []
     offset = 0.0
     while offset < seconds:
-        out += [
-            dataclasses.replace(m, media_time=m.media_time + offset)
-            for m in media
-            if m.media_time + offset < seconds
-        ]
+        for m in media:
+            if m.media_time + offset >= seconds:
+                continue
+            quiet = {"samples": m.samples * 0} if offset and isinstance(m, AudioChunk) else {}
+            out.append(dataclasses.replace(m, media_time=m.media_time + offset, **quiet))
         offset += length
     return out
 
@@ -69,27 +73,30 @@ async def _client(
         stream = await http.post(f"/v1/sessions/{session}/streams", json={"source": "live"})
         ingest = url.replace("http", "ws") + stream.json()["ingest"] + f"?token={TOKEN}"
         sending = asyncio.create_task(send_media(ingest, media))
-        asked = 0
+        asked: set[str] = set()
         began = time.monotonic()
         while not sending.done() and time.monotonic() - began < seconds + 5:
             await asyncio.sleep(ask_every)
-            text = QUESTIONS[(asked + index) % len(QUESTIONS)]
+            text = QUESTIONS[(len(asked) + index) % len(QUESTIONS)]
             reply = await http.post(f"/v1/sessions/{session}/questions", json={"text": text})
-            asked += reply.status_code == 202
+            if reply.status_code == 202:
+                asked.add(reply.json()["request_id"])
         await sending
         deadline = time.monotonic() + 120
         answers: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             answers = (await http.get(f"/v1/sessions/{session}/answers")).json()
-            if len([a for a in answers if a["question"] in QUESTIONS]) >= asked:
+            if asked <= {a["request_id"] for a in answers}:
                 break
             await asyncio.sleep(1)
         view = (await http.get(f"/v1/sessions/{session}")).json()
         await http.delete(f"/v1/sessions/{session}")
-    typed = [a for a in answers if a["question"] in QUESTIONS]
+    typed = [a for a in answers if a["request_id"] in asked and not a["cancelled"]]
     return {
-        "asked": asked,
+        "asked": len(asked),
         "answered": len(typed),
+        "cancelled": sum(a["cancelled"] for a in answers),
+        "spoken_answered": len(answers) - len(typed),
         "latencies": [a["latency_s"] for a in typed],
         "stream": view["streams"][0],
     }
@@ -159,6 +166,8 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
         "llm": args.llm,
         "asked": sum(r["asked"] for r in results),
         "answered": sum(r["answered"] for r in results),
+        "spoken_answered": sum(r["spoken_answered"] for r in results),
+        "cancelled_by_speech": sum(r["cancelled"] for r in results),
         "streams_failed": sum(r["stream"]["state"] == "failed" for r in results),
         "stream_errors": [r["stream"]["error"] for r in results if r["stream"]["error"]],
         "answer_latency_p50_s": statistics.median(latencies) if latencies else None,

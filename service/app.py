@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import (
     Depends,
@@ -48,6 +48,7 @@ from service.sessions import (
     Sessions,
     Stream,
 )
+from service.webrtc import WebRtcIngest
 from vigil.errors import VigilError
 from vigil.items import AudioChunk, Item, VideoFrame
 
@@ -69,6 +70,11 @@ class Instruction(BaseModel):
     text: str = Field(min_length=1)
 
 
+class Offer(BaseModel):
+    sdp: str = Field(min_length=1, description="The client's SDP offer.")
+    type: Literal["offer"]
+
+
 class _State:
     """What the routes share: configuration, sessions, memory, metrics."""
 
@@ -80,6 +86,7 @@ class _State:
         self.memory = TenantMemory(config.memory)
         self.paths = paths
         self.ready = False
+        self.peers: dict[str, WebRtcIngest] = {}
         self.sessions = Sessions(config, self.model_paths, on_item=self._observe)
 
     def model_paths(self) -> ModelPaths:
@@ -160,6 +167,8 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
             yield
         finally:
             verifying.cancel()
+            for peer in state.peers.values():
+                await peer.close()
             await state.sessions.close()
             if owns_ray:
                 import ray
@@ -392,6 +401,36 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
                 if stream.state in ("ended", "failed"):
                     await socket.send_json({"type": "ended", "stream": stream.view()})
                     return
+
+    @app.post("/v1/streams/{stream_id}/webrtc", tags=["streams"])
+    async def webrtc(who: Tenant, stream_id: str, body: Offer) -> dict[str, str]:
+        """Feed a live stream over WebRTC: post the offer, get the answer."""
+        stream = state.sessions.stream(who, stream_id)
+        if not stream.live:
+            raise NotReady('not a live stream: attach one with {"source": "live"}')
+        while stream.state == "starting":
+            await asyncio.sleep(0.1)
+        if stream.state != "playing":
+            raise NotReady(f"the stream has {stream.state}")
+        if stream.id in state.peers:
+            await state.peers.pop(stream.id).close()
+
+        def closed() -> None:
+            stream.left_at = time.monotonic()
+            asyncio.get_running_loop().call_later(
+                service.disconnect_grace_s,
+                lambda: asyncio.ensure_future(_end_if_gone(stream)),
+            )
+
+        peer = WebRtcIngest(
+            stream.id,
+            lambda items: state.sessions.push(stream, items),
+            closed,
+            fps=2 * config.perception.sample_rate_hz,
+        )
+        state.peers[stream.id] = peer
+        answer = await peer.answer(body.sdp, body.type)
+        return {"sdp": answer.sdp, "type": answer.type}
 
     async def _end_if_gone(stream: Stream) -> None:
         if stream.clients == 0 and stream.left_at is not None:

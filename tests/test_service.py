@@ -27,7 +27,7 @@ from evaluation.samples import sample_video
 from runtime.config import load_config
 from runtime.stages import ModelPaths
 from service.app import create_app
-from service.client import clip_media, send_media
+from service.client import clip_media, message, send_media
 from service.ingest import HEADER
 from service.server import BackgroundServer
 from vigil.items import AudioChunk, VideoFrame
@@ -274,6 +274,64 @@ def test_a_live_stream_survives_garbage_and_its_spoken_question_is_answered(
 
 
 @pytest.mark.slow
+def test_a_live_stream_whose_client_left_ends_after_the_grace_period(
+    http: httpx.Client, base_url: str, clip: BuiltClip
+) -> None:
+    session = _session(http)
+    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
+    ingest = base_url.replace("http", "ws") + stream.json()["ingest"] + "?token=tok-a"
+    media = asyncio.run(clip_media(str(clip.path)))[:40]
+
+    async def leave() -> None:  # a few items, then the connection drops without an end
+        async with websockets.connect(ingest, max_size=None) as socket:
+            assert json.loads(await asyncio.wait_for(socket.recv(), 120))["type"] == "ready"
+            for item in media:
+                await socket.send(message(item))
+
+    asyncio.run(leave())
+    left = time.monotonic()
+    while http.get(f"/v1/streams/{stream.json()['id']}", headers=A).json()["state"] == "playing":
+        assert time.monotonic() - left < 60, "the stream outlived its client"
+        time.sleep(0.2)
+    assert time.monotonic() - left >= 1.5  # disconnect_grace_s is 2
+
+
+@pytest.mark.slow
+def test_a_live_stream_fed_over_webrtc_is_answered(
+    http: httpx.Client, base_url: str, clip: BuiltClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aioice.ice
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc.contrib.media import MediaPlayer
+
+    # Both ends on loopback: no other interface's candidates to try.
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda *_, **__: ["127.0.0.1"])
+    session = _session(http)
+    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
+    offer_url = f"/v1/streams/{stream.json()['id']}/webrtc"
+
+    async def call() -> None:
+        player = MediaPlayer(str(clip.path))  # plays the file in real time, as a camera would
+        peer = RTCPeerConnection()
+        peer.addTrack(player.video)
+        peer.addTrack(player.audio)
+        await peer.setLocalDescription(await peer.createOffer())
+        async with httpx.AsyncClient(base_url=base_url, headers=A, timeout=300) as client:
+            reply = await client.post(
+                offer_url, json={"sdp": peer.localDescription.sdp, "type": "offer"}
+            )
+        assert reply.status_code == 200, reply.text
+        await peer.setRemoteDescription(RTCSessionDescription(**reply.json()))
+        await asyncio.sleep(clip.duration + 1.0)
+        await peer.close()
+
+    asyncio.run(call())
+    answers = _answers(http, session)
+    assert any("7" in a["text"] or "GATE" in a["text"].upper() for a in answers), answers
+    assert answers[0]["question"] == SPOKEN
+
+
+@pytest.mark.slow
 def test_the_page_attaches_camera_and_microphone_and_shows_the_answer(
     base_url: str, clip: BuiltClip, tmp_path: Path
 ) -> None:
@@ -347,7 +405,6 @@ def _fake_devices(clip: BuiltClip, folder: Path) -> tuple[Path, Path]:
 
 
 def test_client_messages_decode_to_the_media_they_carry() -> None:
-    from service.client import message
     from service.ingest import Ingest, IngestError
 
     image = np.full((48, 64, 3), (0, 0, 255), np.uint8)
@@ -363,3 +420,48 @@ def test_client_messages_decode_to_the_media_they_carry() -> None:
     assert frame.image.shape == image.shape and frame.image[..., 2].mean() > 240
     assert isinstance(audio, AudioChunk) and audio.media_time == pytest.approx(0.5)
     assert np.abs(audio.samples - sound).max() < 1e-3
+
+
+@pytest.fixture(scope="module")
+def memory_url(
+    ray_cluster: None, model_paths: ModelPaths, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A second service whose long-term memory holds what tenant A's earlier session heard."""
+    from memory.persistent import PersistentMemory
+
+    root = tmp_path_factory.mktemp("memory")
+
+    async def seed() -> None:
+        memory = PersistentMemory(root)
+        for tenant, session, speaker, text in (
+            ("tenant-a", "monday", "spk-1", "Rosa said: the spare key is under the blue flowerpot"),
+            ("tenant-b", "tuesday", "spk-9", "Omar said: the spare key is in the red drawer"),
+        ):
+            await memory.note(tenant, "cam", session, "utterance", text, speaker=speaker)
+        memory.speakers.enroll("tenant-a", "spk-1", name="Rosa")
+        memory.speakers.enroll("tenant-b", "spk-9", name="Omar")
+        memory.store.close()
+
+    asyncio.run(seed())
+    config = load_config(service={"tokens": TOKENS}, memory={"persistent": True, "path": str(root)})
+    with BackgroundServer(create_app(config, paths=model_paths)) as url:
+        yield url
+
+
+def test_a_tenant_searches_and_forgets_only_its_own_memory(memory_url: str) -> None:
+    with httpx.Client(base_url=memory_url, timeout=60) as http:
+
+        def search(headers: dict[str, str]) -> str:
+            hits = http.get("/v1/memory/search", params={"q": "where is the spare key?"},
+                            headers=headers)  # fmt: skip
+            assert hits.status_code == 200, hits.text
+            return " ".join(hit["text"] for hit in hits.json())
+
+        assert "flowerpot" in search(A) and "drawer" not in search(A)
+        assert "drawer" in search(B) and "flowerpot" not in search(B)
+        assert http.delete("/v1/memory/speakers/Rosa", headers=B).status_code == 404
+        assert http.delete("/v1/memory/sessions/monday", headers=B).json()["deleted"] == 0
+        assert "flowerpot" in search(A)
+        forgot = http.delete("/v1/memory/speakers/Rosa", headers=A)
+        assert forgot.status_code == 200 and forgot.json()["deleted"] == 1
+        assert "flowerpot" not in search(A) and "drawer" in search(B)
