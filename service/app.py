@@ -301,13 +301,13 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
         session = state.sessions.get(who, session_id)
 
         async def feed() -> AsyncIterator[str]:
-            queue = session.subscribe()
+            reader = session.subscribe()
             try:
                 for event in list(session.events):
                     yield f"data: {json.dumps(event)}\n\n"
-                while not (session.ended and queue.empty()):
+                while not (session.ended and reader.empty):
                     try:
-                        event = await asyncio.wait_for(queue.get(), 15.0)
+                        event = await reader.get(timeout=15.0)
                     except TimeoutError:
                         yield ": keep-alive\n\n"
                         continue
@@ -315,7 +315,7 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
                     if event.get("type") == "SessionEnded":
                         break
             finally:
-                session.unsubscribe(queue)
+                session.unsubscribe(reader)
 
         return StreamingResponse(feed(), media_type="text/event-stream")
 
@@ -324,14 +324,14 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
         session = await _accept(socket, lambda who: state.sessions.get(who, session_id))
         if session is None:
             return
-        queue = session.subscribe()
+        reader = session.subscribe()
         try:
             for event in list(session.events):
                 await socket.send_json(event)
             while True:
-                event = await queue.get()
+                event = await reader.get()
                 if event.get("type") == "Missed":
-                    state.metrics.readers_missed.inc()
+                    state.metrics.readers_missed.inc(event["count"])
                 await socket.send_json(event)
                 if event.get("type") == "SessionEnded":
                     await socket.close()
@@ -339,7 +339,7 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
-            session.unsubscribe(queue)
+            session.unsubscribe(reader)
 
     @app.websocket("/v1/streams/{stream_id}/ingest")
     async def ingest(socket: WebSocket, stream_id: str) -> None:

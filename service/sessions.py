@@ -47,6 +47,7 @@ __all__ = [
     "LimitReached",
     "NotFound",
     "NotReady",
+    "Reader",
     "Session",
     "Sessions",
     "Stream",
@@ -100,6 +101,36 @@ class Stream:
         }
 
 
+class Reader:
+    """One connected reader's events, at most ``size`` waiting: when it falls behind, its oldest
+    go, and its next event says how many it missed (``{"type": "Missed", "count": n}``)."""
+
+    def __init__(self, size: int) -> None:
+        self._events: deque[dict[str, Any]] = deque(maxlen=size)
+        self._missed = 0
+        self._ready = asyncio.Event()
+
+    @property
+    def empty(self) -> bool:
+        return not self._events and not self._missed
+
+    def put(self, event: dict[str, Any]) -> None:
+        if len(self._events) == self._events.maxlen:
+            self._missed += 1  # the deque drops the oldest
+        self._events.append(event)
+        self._ready.set()
+
+    async def get(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next event (TimeoutError after ``timeout`` seconds without one)."""
+        while self.empty:
+            self._ready.clear()
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        if self._missed:
+            missed, self._missed = self._missed, 0
+            return {"type": "Missed", "count": missed}
+        return self._events.popleft()
+
+
 @dataclass(eq=False)
 class Session:
     id: str
@@ -112,29 +143,24 @@ class Session:
     ended: bool = False
     summaries: list[str] = field(default_factory=list)
     events: deque[dict[str, Any]] = field(init=False)
-    readers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    readers: set[Reader] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.events = deque(maxlen=self.keep)
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Keep ``event`` and hand it to every reader; a full reader loses its oldest."""
+        """Keep ``event`` and hand it to every reader."""
         self.events.append(event)
-        for queue in self.readers:
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-                    queue.put_nowait({"type": "Missed", "count": 1})
-                    continue
-            queue.put_nowait(event)
+        for reader in self.readers:
+            reader.put(event)
 
-    def subscribe(self, size: int = 256) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
-        self.readers.add(queue)
-        return queue
+    def subscribe(self, size: int = 256) -> Reader:
+        reader = Reader(size)
+        self.readers.add(reader)
+        return reader
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self.readers.discard(queue)
+    def unsubscribe(self, reader: Reader) -> None:
+        self.readers.discard(reader)
 
     def view(self) -> dict[str, Any]:
         return {

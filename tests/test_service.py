@@ -465,3 +465,21 @@ def test_a_tenant_searches_and_forgets_only_its_own_memory(memory_url: str) -> N
         forgot = http.delete("/v1/memory/speakers/Rosa", headers=A)
         assert forgot.status_code == 200 and forgot.json()["deleted"] == 1
         assert "flowerpot" not in search(A) and "drawer" in search(B)
+
+
+def test_a_reader_that_falls_behind_is_told_what_it_missed_and_gets_the_newest() -> None:
+    from service.sessions import Session
+
+    async def read() -> list[dict[str, Any]]:
+        session = Session("s", "tenant", keep=100)
+        reader = session.subscribe(size=3)
+        for n in range(5):
+            session.publish({"type": "Notice", "n": n})
+        got = [await reader.get(timeout=1) for _ in range(4)]
+        with pytest.raises(TimeoutError):
+            await reader.get(timeout=0.05)
+        return got
+
+    got = asyncio.run(read())
+    assert got[0] == {"type": "Missed", "count": 2}
+    assert [e["n"] for e in got[1:]] == [2, 3, 4]
