@@ -108,16 +108,22 @@ class _State:
         self.metrics.observe(item)
 
     async def gauges(self) -> None:
-        """Refresh what is read, not counted: sessions, streams, each stream's answer queue."""
+        """Refresh what is read, not counted: sessions, streams, each stream's answer queue
+        and what it dropped."""
         self.metrics.sessions.set(self.sessions.open_sessions())
         playing = [s for s in self.sessions.playing() if s.graph is not None]
         self.metrics.streams.set(len(playing))
         self.metrics.waiting.clear()
+        self.metrics.dropped.clear()
         for stream in playing:
             assert stream.graph is not None
             with contextlib.suppress(Exception):  # a stream ending meanwhile has no queue
-                waiting = await asyncio.wait_for(stream.graph.reaction.waiting.remote(), 1.0)
+                graph = stream.graph
+                waiting = await asyncio.wait_for(graph.reaction.waiting.remote(), 1.0)
                 self.metrics.waiting.labels(stream.id).set(waiting)
+                dropped = await asyncio.wait_for(graph.perception.dropped.remote(), 1.0)
+                for what, value in dropped.items():
+                    self.metrics.dropped.labels(stream.id, what).set(value)
 
 
 def _tenant(request: Request) -> str:

@@ -52,6 +52,13 @@ class ServiceMetrics:
             ["stream"],
             registry=r,
         )
+        self.dropped = Gauge(
+            "vigil_stream_dropped",
+            "What a playing stream lost so far (read at each scrape): source_frames and "
+            "source_audio_seconds to overflow, sampled_frames perception skipped to stay live.",
+            ["stream", "what"],
+            registry=r,
+        )
         self.http = Counter(
             "vigil_http_requests_total", "HTTP requests.", ["method", "status"], registry=r
         )

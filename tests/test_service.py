@@ -210,6 +210,9 @@ def test_a_file_stream_answers_the_spoken_and_the_typed_question(
     ).json()
     assert http.get(f"/v1/streams/{stream['id']}", headers=B).status_code == 404
     _playing(http, stream["id"])
+    metrics = http.get("/metrics", headers=A).text
+    assert f'vigil_answers_waiting{{stream="{stream["id"]}"}}' in metrics
+    assert f'vigil_stream_dropped{{stream="{stream["id"]}",what="source_frames"}} 0.0' in metrics
     asked = http.post(
         f"/v1/sessions/{session}/questions",
         headers=A,

@@ -171,6 +171,15 @@ class PerceptionActor:
         if isinstance(self._source, LiveSource):
             self._source.finish(reason)
 
+    async def dropped(self) -> dict[str, float]:
+        """What was lost so far: the source's overflow and sampled frames perception skipped."""
+        source = self._source.stats if self._source is not None else None
+        return {
+            "source_frames": source.dropped_frames if source else 0,
+            "source_audio_seconds": source.dropped_audio_seconds if source else 0.0,
+            "sampled_frames": self._frames.stats.dropped,
+        }
+
     async def _read(self) -> EndOfStream:
         end = EndOfStream(stream_id=self.stream_id, media_time=0.0)
         async for item in self._source:
