@@ -225,11 +225,15 @@ class StreamGraph:
             )
         )
         graph = cls(stream_id, hub, memory, reaction, decision, perception)
-        await reaction.connect.remote(decision)
-        await reaction.ready.remote()
-        await perception.ready.remote()
-        if config.reaction.prefill_interval > 0:
-            await reaction.watch.remote(stream_id, config.reaction.prefill_interval)
+        try:
+            await reaction.connect.remote(decision)
+            await reaction.ready.remote()
+            await perception.ready.remote()
+            if config.reaction.prefill_interval > 0:
+                await reaction.watch.remote(stream_id, config.reaction.prefill_interval)
+        except BaseException:  # a model that failed to load, or the caller gave up: no leak
+            graph.stop()
+            raise
         return graph
 
     def stop(self) -> None:

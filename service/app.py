@@ -62,12 +62,12 @@ class NewStream(BaseModel):
 
 
 class Question(BaseModel):
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=100_000)
     at: float | None = Field(None, ge=0, description="Media second; default: now.")
 
 
 class Instruction(BaseModel):
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=100_000)
 
 
 class Offer(BaseModel):
@@ -148,9 +148,11 @@ def _status(code: int) -> Any:
 
 def _is_end(text: str) -> bool:
     """Whether a text message is the client's ``{"type": "end"}``."""
+    if len(text) > 100:
+        return False
     try:
         return json.loads(text).get("type") == "end"
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -311,7 +313,9 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
             try:
                 for event in list(session.events):
                     yield f"data: {json.dumps(event)}\n\n"
-                while not (session.ended and reader.empty):
+                    if event.get("type") == "SessionEnded":
+                        return
+                while True:  # until the session's last event, summaries included
                     try:
                         event = await reader.get(timeout=15.0)
                     except TimeoutError:
@@ -319,7 +323,7 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
                         continue
                     yield f"data: {json.dumps(event)}\n\n"
                     if event.get("type") == "SessionEnded":
-                        break
+                        return
             finally:
                 session.unsubscribe(reader)
 
@@ -356,24 +360,19 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
             await socket.close(code=1008, reason="not a live stream")
             return
         decoder = Ingest(stream.id)
-        stream.clients += 1
-        stream.left_at = None
+        stream.join()
         try:
             await _ingest(socket, stream, decoder)
         except WebSocketDisconnect:
             pass
         finally:
-            stream.clients -= 1
-            if stream.clients == 0:
-                stream.left_at = time.monotonic()
-                asyncio.get_running_loop().call_later(
-                    service.disconnect_grace_s,
-                    lambda: asyncio.ensure_future(_end_if_gone(stream)),
-                )
+            stream.leave()
 
     async def _ingest(socket: WebSocket, stream: Stream, decoder: Ingest) -> None:
-        while stream.state == "starting":
-            await asyncio.sleep(0.1)
+        if not await _started(stream):
+            await socket.send_json({"type": "ended", "stream": stream.view()})
+            await socket.close(code=1011, reason=f"the stream has {stream.state}")
+            return
         await socket.send_json({"type": "ready", "stream": stream.id})
         while True:
             message = await socket.receive()
@@ -396,7 +395,7 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
                 )  # fmt: skip
                 continue
             try:
-                item: VideoFrame | AudioChunk = decoder.decode(data)
+                item: VideoFrame | AudioChunk = await asyncio.to_thread(decoder.decode, data)
             except IngestError as error:
                 state.metrics.ingest_dropped.inc()
                 await socket.send_json({"type": "error", "error": str(error)})
@@ -414,33 +413,35 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
         stream = state.sessions.stream(who, stream_id)
         if not stream.live:
             raise NotReady('not a live stream: attach one with {"source": "live"}')
-        while stream.state == "starting":
-            await asyncio.sleep(0.1)
-        if stream.state != "playing":
+        if not await _started(stream):
             raise NotReady(f"the stream has {stream.state}")
-        if stream.id in state.peers:
-            await state.peers.pop(stream.id).close()
-
-        def closed() -> None:
-            stream.left_at = time.monotonic()
-            asyncio.get_running_loop().call_later(
-                service.disconnect_grace_s,
-                lambda: asyncio.ensure_future(_end_if_gone(stream)),
-            )
-
+        old = state.peers.pop(stream.id, None)
         peer = WebRtcIngest(
             stream.id,
             lambda items: state.sessions.push(stream, items),
-            closed,
+            stream.leave,  # called once, when the connection fails or closes
             fps=2 * config.perception.sample_rate_hz,
         )
+        stream.join()  # before the old peer leaves, so the stream never looks alone
+        if old is not None:
+            await old.close()
         state.peers[stream.id] = peer
-        answer = await peer.answer(body.sdp, body.type)
+        try:
+            answer = await peer.answer(body.sdp, body.type)
+        except Exception as error:  # an offer aiortc cannot read
+            state.peers.pop(stream.id, None)
+            await peer.close()
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, f"unusable SDP offer: {error}"
+            ) from None
         return {"sdp": answer.sdp, "type": answer.type}
 
-    async def _end_if_gone(stream: Stream) -> None:
-        if stream.clients == 0 and stream.left_at is not None:
-            await state.sessions.finish(stream, "client left")
+    async def _started(stream: Stream, timeout: float = 300.0) -> bool:
+        """Wait (bounded) for a stream to start; whether it is playing."""
+        deadline = time.monotonic() + timeout
+        while stream.state == "starting" and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        return stream.state == "playing"
 
     async def _accept(socket: WebSocket, find: Any) -> Any:
         """Accept a WebSocket of a known token whose target this tenant owns; else close it

@@ -28,6 +28,44 @@ class IngestError(ValueError):
     """A message that cannot be read; the stream goes on without it."""
 
 
+MAX_PIXELS = 4096 * 4096
+"""Frames larger than this are refused before decoding (a header can claim any size)."""
+
+
+def _jpeg(payload: memoryview) -> np.ndarray:
+    """A JPEG's pixels, or IngestError: only JPEG is decoded (OpenCV would read any format it
+    knows, and trust its header), and only up to ``MAX_PIXELS``."""
+    if payload[:3] != b"\xff\xd8\xff":
+        raise IngestError("frame is not a JPEG (it must start with FF D8 FF)")
+    try:
+        buffer = np.frombuffer(payload, np.uint8)
+        ok, width, height = _jpeg_size(bytes(payload[:65536]))
+        if ok and width * height > MAX_PIXELS:
+            raise IngestError(f"frame of {width}x{height} pixels is over {MAX_PIXELS} pixels")
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error as error:
+        raise IngestError(f"frame is not a decodable JPEG: {error.msg}") from None
+    if image is None:
+        raise IngestError("frame is not a decodable JPEG")
+    return image
+
+
+def _jpeg_size(head: bytes) -> tuple[bool, int, int]:
+    """(found, width, height) from a JPEG's start-of-frame marker."""
+    i = 2
+    while i + 9 < len(head):
+        if head[i] != 0xFF:
+            return False, 0, 0
+        marker = head[i + 1]
+        length = int.from_bytes(head[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(head[i + 5 : i + 7], "big")
+            width = int.from_bytes(head[i + 7 : i + 9], "big")
+            return True, width, height
+        i += 2 + length
+    return False, 0, 0
+
+
 class Ingest:
     """One stream's decoder of client messages."""
 
@@ -48,9 +86,7 @@ class Ingest:
             raise IngestError("capture time is not a finite number")
         stamps = {"source": time.time()}
         if kind == b"V":
-            image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
-            if image is None:
-                raise IngestError("frame is not a decodable JPEG")
+            image = _jpeg(payload)
             self._frames += 1
             return VideoFrame(
                 stream_id=self.stream_id,

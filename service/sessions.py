@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 
 StreamState = Literal["starting", "playing", "ended", "failed"]
 
+_DEVICE = re.compile(r"webcam:\d+|/dev/video\d+|mic(?::(?:default|\d+))?")
+"""Device sources, exactly (anything else is a path or a URL, checked against the lists)."""
+
 
 class NotFound(LookupError):
     """No such session or stream for this tenant (another tenant's looks the same)."""
@@ -86,8 +90,20 @@ class Stream:
     graph: StreamGraph | None = None
     task: asyncio.Task[None] | None = None
     clients: int = 0
-    left_at: float | None = None
+    """Connected ingest sockets and WebRTC peers (a live stream with none for
+    ``service.disconnect_grace_s`` ends)."""
+    alone_since: float = field(default_factory=time.monotonic)
+    stop: str | None = None
+    """Why the stream was asked to end (it may still have been starting then)."""
     started: float = field(default_factory=time.time)
+
+    def join(self) -> None:
+        self.clients += 1
+
+    def leave(self) -> None:
+        self.clients -= 1
+        if self.clients == 0:
+            self.alone_since = time.monotonic()
 
     def view(self) -> dict[str, Any]:
         return {
@@ -254,7 +270,7 @@ class Sessions:
             raise Forbidden(
                 f"URL {source!r} is not allowed: it must start with one of service.allowed_urls"
             )
-        if source.startswith(("webcam:", "mic", "/dev/")):
+        if _DEVICE.fullmatch(source):
             if service.allow_devices:
                 return source
             raise Forbidden(f"device {source!r} is not allowed: service.allow_devices is off")
@@ -297,6 +313,8 @@ class Sessions:
 
     async def instruct(self, session: Session, text: str) -> str:
         """Add a standing instruction: to the streams playing now and to those attached later."""
+        if session.ended:
+            raise NotFound(f"session {session.id!r} has ended")
         session.instructions.append(text)
         request_id = new_id()
         for stream in session.streams.values():
@@ -312,9 +330,13 @@ class Sessions:
         return int(await stream.graph.perception.push.remote(items))
 
     async def finish(self, stream: Stream, reason: str) -> None:
-        """End a stream: a live one after what its client sent, a file where it is."""
+        """End a stream: a live one after what its client sent, a file where it is; one still
+        starting ends as soon as it has started."""
+        if stream.state not in ("starting", "playing"):
+            return
+        stream.stop = stream.stop or reason
         graph = stream.graph
-        if graph is None or stream.state not in ("starting", "playing"):
+        if graph is None:
             return
         if stream.live:
             await graph.perception.finish.remote(reason)
@@ -365,9 +387,19 @@ class Sessions:
         )
         return self.config.model_copy(update={"memory": memory})
 
+    async def _end_when_alone(self, stream: Stream) -> None:
+        """End a live stream once no client has fed it for ``disconnect_grace_s``."""
+        grace = self.config.service.disconnect_grace_s
+        while True:
+            await asyncio.sleep(min(1.0, max(0.1, grace / 4)))
+            if stream.clients == 0 and time.monotonic() - stream.alone_since >= grace:
+                await self.finish(stream, "no client for service.disconnect_grace_s")
+                return
+
     async def _run(self, stream: Stream) -> None:
         session = stream.session
         config = self._graph_config(session)
+        alone: asyncio.Task[None] | None = None
         try:
             paths = await asyncio.to_thread(self._paths)
             stream.graph = await StreamGraph.start(
@@ -375,6 +407,10 @@ class Sessions:
             )
             stream.state = "playing"
             session.publish({"type": "StreamStarted", "stream": stream.view()})
+            if stream.live:
+                alone = asyncio.create_task(self._end_when_alone(stream))
+            if stream.stop is not None:  # asked to end while it was starting
+                await self.finish(stream, stream.stop)
             outcome = await play(
                 config,
                 stream.graph,
@@ -397,6 +433,8 @@ class Sessions:
             stream.state = "failed"
             stream.error = str(cause) if cause else f"{type(error).__name__}: {error}"
         finally:
+            if alone is not None:
+                alone.cancel()
             if stream.graph is not None:
                 stream.graph.stop()
             session.publish({"type": "StreamEnded", "stream": stream.view()})

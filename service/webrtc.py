@@ -43,6 +43,7 @@ class WebRtcIngest:
         self._peer = RTCPeerConnection()
         self._tasks: list[asyncio.Task[None]] = []
         self._origin: float | None = None
+        self._closed = False
         self._peer.on("track", self._track)
         self._peer.on("connectionstatechange", self._state)
 
@@ -55,13 +56,17 @@ class WebRtcIngest:
         for task in self._tasks:
             task.cancel()
         await self._peer.close()
+        if not self._closed:  # closed here before its state said so
+            self._closed = True
+            self._on_close()
 
     def _track(self, track: MediaStreamTrack) -> None:
         receive = self._video if track.kind == "video" else self._audio
         self._tasks.append(asyncio.create_task(receive(track), name=f"webrtc-{track.kind}"))
 
     async def _state(self) -> None:
-        if self._peer.connectionState in ("failed", "closed"):
+        if self._peer.connectionState in ("failed", "closed") and not self._closed:
+            self._closed = True
             self._on_close()
 
     def _media_time(self, frame: av.VideoFrame | av.AudioFrame) -> float:

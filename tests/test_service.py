@@ -159,6 +159,7 @@ def test_sources_outside_the_allow_list_are_refused(http: httpx.Client, clip: Bu
         (str(clip.path.parent / ".." / "elsewhere.mp4"), "allowed_paths"),
         ("rtsp://intruder.example/cam", "allowed_urls"),
         ("webcam:0", "allow_devices"),
+        ("/dev/../etc/passwd", "allowed_paths"),
     ):
         response = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": source})
         assert response.status_code == 403, source
@@ -486,3 +487,22 @@ def test_a_reader_that_falls_behind_is_told_what_it_missed_and_gets_the_newest()
     got = asyncio.run(read())
     assert got[0] == {"type": "Missed", "count": 2}
     assert [e["n"] for e in got[1:]] == [2, 3, 4]
+
+
+def test_tokens_never_reach_the_log_and_hostile_frames_are_refused_before_decoding() -> None:
+    import logging
+
+    from service.ingest import Ingest, IngestError
+    from service.logs import JsonFormatter
+
+    line = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/v1/streams/x/ingest?token=tok-a&n=1"), None,
+    )  # fmt: skip
+    assert "tok-a" not in JsonFormatter().format(line)
+    ingest = Ingest("s")
+    ppm = b"P6\n60000 60000\n255\n" + bytes(12)
+    huge = b"\xff\xd8\xff\xc0\x00\x11\x08" + (30000).to_bytes(2, "big") * 2 + bytes(10)
+    for payload, why in ((ppm, "not a JPEG"), (huge, "pixels")):
+        with pytest.raises(IngestError, match=why):
+            ingest.decode(_message(b"V", payload))
