@@ -222,8 +222,10 @@ def serve(
 ) -> None:
     """Run Vigil as a service: sessions, streams and answers over HTTP and WebSockets, and a
     web page at / that attaches this browser's camera and microphone."""
+    import ray
     import uvicorn
 
+    from runtime.graph import cpus_needed, ensure_ray
     from service.app import create_app
     from service.logs import json_logging
 
@@ -233,14 +235,24 @@ def serve(
             "no tokens: every endpoint but /healthz, /readyz and / needs one",
             hint='set service.tokens, e.g. VIGIL_SERVICE__TOKENS=\'{"my-token": "me"}\'',
         )
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.service.host,
-        port=settings.service.port if port is None else port,
-        log_config=json_logging(),
-        access_log=False,
-        ws_max_size=4 * settings.service.max_message_bytes,
+    # Ray first: it sets its own SIGTERM handler, which uvicorn's (set when it starts) must
+    # replace, so that stopping the service ends every session cleanly.
+    owns_ray = ensure_ray(
+        settings.runtime.ray_address,
+        cpus=cpus_needed(settings, settings.service.max_streams, shared_encoder=False),
     )
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.service.host,
+            port=settings.service.port if port is None else port,
+            log_config=json_logging(),
+            access_log=False,
+            ws_max_size=4 * settings.service.max_message_bytes,
+        )
+    finally:
+        if owns_ray:
+            ray.shutdown()
 
 
 @models_app.command("list")
