@@ -19,6 +19,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reaction.sightings import squash
+
 __all__ = ["Choices", "parse_choices", "support"]
 
 _LETTERS = "ABCDEFGH"
@@ -86,19 +88,13 @@ def _content(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
-def _squash(text: str) -> str:
-    """Lower case without spaces or punctuation, O read as 0 forgiven: OCR writes "ROOM8" for
-    "ROOM 8" and "PLATF0RM" for "PLATFORM"."""
-    return re.sub(r"[^a-z0-9]", "", text.lower()).replace("0", "o")
-
-
 def _holds(option: str, line: str) -> bool:
     """Whether ``line`` mentions ``option`` (as words, or squashed for OCR's slips)."""
     words = _content(option)
     if words and all(re.search(rf"\b{re.escape(w)}\b", line.lower()) for w in words):
         return True
-    squashed = _squash(option)
-    return len(squashed) >= 3 and squashed in _squash(line)
+    squashed = squash(option)
+    return len(squashed) >= 3 and squashed in squash(line)
 
 
 _NOW = re.compile(r"\b(?:now|right now|currently|at the moment|at this moment|at present)\b", re.I)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from reaction.sightings import is_present
+from reaction.sightings import is_present, squash
 from vigil.items import Observation, Utterance
 
 __all__ = ["LARGE_TEXT", "count_support", "option_number"]
@@ -69,10 +69,6 @@ def option_number(option: str) -> int | None:
     return _NUMBERS.index(first) if first in _NUMBERS else None
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower()).replace("0", "o")
-
-
 def _near(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8
 
@@ -81,7 +77,7 @@ def _distinct(texts: Sequence[str]) -> int:
     """How many different texts, counting near-identical readings of one text once."""
     kept: list[str] = []
     for text in texts:
-        key = _squash(text)
+        key = squash(text)
         if len(key) < 2:
             continue
         if not any(key == k or _near(key, k) for k in kept):

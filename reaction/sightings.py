@@ -24,7 +24,14 @@ from typing import Literal
 
 from vigil.items import Observation, Utterance
 
-__all__ = ["Reference", "is_present", "reference", "sightings", "temporal_support"]
+__all__ = [
+    "Reference",
+    "is_present",
+    "reference",
+    "sightings",
+    "squash",
+    "temporal_support",
+]
 
 Reference = Literal["now", "new", "first", "latest", "after", "before"]
 
@@ -68,7 +75,9 @@ class Relation:
     anchor: str = ""
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Lower case without spaces or punctuation, O read as 0 forgiven: OCR writes "ROOM8" for
+    "ROOM 8" and "PLATF0RM" for "PLATFORM"."""
     return re.sub(r"[^a-z0-9]", "", text.lower()).replace("0", "o")
 
 
@@ -99,10 +108,10 @@ def reference(question: str) -> Relation | None:
 def sightings(option: str, seen: Sequence[Observation], heard: Sequence[Utterance]) -> list[float]:
     """Media times (sorted) at which ``option`` was on screen, in view as a colour, said, or
     (a speaker's name) speaking."""
-    wanted = _squash(option)
+    wanted = squash(option)
     times: list[float] = []
     if len(wanted) >= 2:
-        times += [o.media_time for o in seen if any(wanted in _squash(t) for t in o.text)]
+        times += [o.media_time for o in seen if any(wanted in squash(t) for t in o.text)]
     name = option.strip().lower()
     times += [o.media_time for o in seen if name in o.colours]
     words = re.findall(r"[a-z0-9]+", option.lower())

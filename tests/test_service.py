@@ -85,6 +85,15 @@ def _session(http: httpx.Client, headers: dict[str, str] = A) -> str:
     return response.json()["id"]
 
 
+def _live(http: httpx.Client) -> tuple[str, dict[str, Any]]:
+    """A new session of tenant A with a live stream attached: (session id, the stream)."""
+    session = _session(http)
+    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
+    assert stream.status_code == 201, stream.text
+    assert stream.json()["ingest"] == f"/v1/streams/{stream.json()['id']}/ingest"
+    return session, stream.json()
+
+
 def _answers(http: httpx.Client, session: str, *, count: int = 1) -> list[dict[str, Any]]:
     deadline = time.monotonic() + ANSWER_WAIT
     while time.monotonic() < deadline:
@@ -261,10 +270,8 @@ GARBAGE = (
 def test_a_live_stream_survives_garbage_and_its_spoken_question_is_answered(
     http: httpx.Client, base_url: str, clip: BuiltClip
 ) -> None:
-    session = _session(http)
-    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
-    assert stream.status_code == 201
-    ingest = base_url.replace("http", "ws") + stream.json()["ingest"] + "?token=tok-a"
+    session, stream = _live(http)
+    ingest = base_url.replace("http", "ws") + stream["ingest"] + "?token=tok-a"
     media = asyncio.run(clip_media(str(clip.path)))
     replies = asyncio.run(send_media(ingest, media, before=GARBAGE))
     assert all(r["type"] == "error" for r in replies)
@@ -281,9 +288,8 @@ def test_a_live_stream_survives_garbage_and_its_spoken_question_is_answered(
 def test_a_live_stream_whose_client_left_ends_after_the_grace_period(
     http: httpx.Client, base_url: str, clip: BuiltClip
 ) -> None:
-    session = _session(http)
-    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
-    ingest = base_url.replace("http", "ws") + stream.json()["ingest"] + "?token=tok-a"
+    _, stream = _live(http)
+    ingest = base_url.replace("http", "ws") + stream["ingest"] + "?token=tok-a"
     media = asyncio.run(clip_media(str(clip.path)))[:40]
 
     async def leave() -> None:  # a few items, then the connection drops without an end
@@ -294,7 +300,7 @@ def test_a_live_stream_whose_client_left_ends_after_the_grace_period(
 
     asyncio.run(leave())
     left = time.monotonic()
-    while http.get(f"/v1/streams/{stream.json()['id']}", headers=A).json()["state"] == "playing":
+    while http.get(f"/v1/streams/{stream['id']}", headers=A).json()["state"] == "playing":
         assert time.monotonic() - left < 60, "the stream outlived its client"
         time.sleep(0.2)
     assert time.monotonic() - left >= 1.5  # disconnect_grace_s is 2
@@ -310,9 +316,8 @@ def test_a_live_stream_fed_over_webrtc_is_answered(
 
     # Both ends on loopback: no other interface's candidates to try.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda *_, **__: ["127.0.0.1"])
-    session = _session(http)
-    stream = http.post(f"/v1/sessions/{session}/streams", headers=A, json={"source": "live"})
-    offer_url = f"/v1/streams/{stream.json()['id']}/webrtc"
+    session, stream = _live(http)
+    offer_url = f"/v1/streams/{stream['id']}/webrtc"
 
     async def call() -> None:
         player = MediaPlayer(str(clip.path))  # plays the file in real time, as a camera would
