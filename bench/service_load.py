@@ -5,16 +5,9 @@ ingest WebSocket in real time, 2 JPEG frames a second and 16 kHz PCM, while aski
 question every ``--ask-every`` seconds. The clip's spoken question is heard in its first pass
 only: speech barges in (it cancels the answer being given and drops those waiting, as a person
 speaking up would), so a question spoken every loop would cancel the typed ones. Meanwhile
-every process's RSS is sampled. At the end: answers asked and received per stream, answer
-latency (p50, p90), per-stage latency from the service's own Prometheus histograms, streams
-that ended early, RSS at start and at its peak.
-
-    python -m bench.service_load [--clients 8] [--seconds 60] [--ask-every 15] [--llm NAME]
-                                 [--out reports/bench-service-load.json]
-
-Every stream is a whole graph (perception, decision, reaction with its own language model):
-on 2 cores, 8 of them share the machine and the answers queue. Take the figures with nothing
-else running.
+the RSS of this process and every Ray process is sampled (bench.pipeline's PeakMemory). At the
+end: answers asked and received per stream, answer latency (p50, p90), per-stage latency from
+the service's own Prometheus histograms, streams that ended early, RSS idle and at its peak.
 """
 
 from __future__ import annotations
@@ -31,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.pipeline import PeakMemory
 from evaluation.demo import Overlay, build_clip, clip_info
 from evaluation.samples import sample_video
 from runtime.config import load_config
@@ -102,23 +95,6 @@ async def _client(
     }
 
 
-def _rss_mb() -> float:
-    me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            continue
-    for process in psutil.process_iter(["name", "cmdline"]):  # Ray's workers are not children
-        try:
-            if "ray::" in " ".join(process.info["cmdline"] or []):
-                total += process.memory_info().rss
-        except psutil.Error:
-            continue
-    return total / 2**20
-
-
 def _stage_quantiles(metrics: str) -> dict[str, dict[str, float]]:
     """Median and p90 (upper bucket bounds) of each per-stage latency histogram."""
     out: dict[str, dict[str, float]] = {}
@@ -145,18 +121,12 @@ def _stage_quantiles(metrics: str) -> dict[str, dict[str, float]]:
 
 
 async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str, Any]:
-    samples = [(_rss_mb(), time.monotonic())]
-
-    async def sample() -> None:
-        while True:
-            await asyncio.sleep(5)
-            samples.append((_rss_mb(), time.monotonic()))
-
-    sampler = asyncio.create_task(sample())
-    results = await asyncio.gather(
-        *(_client(url, media, args.seconds, args.ask_every, i) for i in range(args.clients))
-    )
-    sampler.cancel()
+    with PeakMemory() as idle:  # the service with no stream yet
+        await asyncio.sleep(1.0)
+    with PeakMemory() as busy:
+        results = await asyncio.gather(
+            *(_client(url, media, args.seconds, args.ask_every, i) for i in range(args.clients))
+        )
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
     latencies = [x for r in results for x in r["latencies"]]
@@ -175,8 +145,9 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
             statistics.quantiles(latencies, n=10)[-1] if len(latencies) >= 2 else None
         ),
         "stages": _stage_quantiles(metrics),
-        "rss_mb_start": round(samples[0][0]),
-        "rss_mb_peak": round(max(s[0] for s in samples)),
+        "rss_mb_idle": round(idle.peak_total / 2**20),
+        "rss_mb_peak": round(busy.peak_total / 2**20),
+        "rss_mb_peak_graphs": round(busy.peak_graph / 2**20),
         "load_average": os.getloadavg(),
     }
 
