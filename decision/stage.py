@@ -20,7 +20,10 @@ The first policy is deliberately plain:
   happened, in words (exact and instant); only the head's and the model's firings leave the
   wording to the reaction stage;
 - a spoken request is taken only when it is meant for the agent (see
-  :mod:`decision.addressing`).
+  :mod:`decision.addressing`);
+- while the agent waits for the reply to a clarifying question (:mod:`reaction.clarify`),
+  the next words of the person it asked, typed or spoken, are that reply: they go back to
+  the loop as a :class:`Reply`, are no new request, and do not barge in.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from decision.understanding import Understander, Understanding, with_model, with
 from decision.utterances import classify
 from vigil.instructions import WatchSpec
 from vigil.items import (
+    Clarification,
     EndOfStream,
     Interrupt,
     Item,
     Observation,
+    Reply,
     Request,
     Response,
     Trigger,
@@ -87,6 +92,7 @@ class _StreamState:
     last_check: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # instruction id -> output asked for
     tells: set[str] = field(default_factory=set)  # instructions answered with their evidence
+    clarifying: dict[str, str] = field(default_factory=dict)  # speaker -> request id asked back
 
 
 class DecisionStage:
@@ -124,8 +130,16 @@ class DecisionStage:
                 return done + self._on_utterance(item)
             case Utterance():  # partial: someone started speaking
                 return done + self._barge_in(item)
+            case Clarification():
+                state = self._state(item.stream_id)
+                state.clarifying[item.speaker] = item.request_id
+                state.answering.pop(item.request_id, None)  # waiting, not speaking
+                return done
             case Response():
                 state = self._state(item.stream_id)
+                state.clarifying = {
+                    s: r for s, r in state.clarifying.items() if r != item.request_id
+                }
                 state.answering.pop(item.request_id, None)
                 state.answered.add(item.request_id)
                 state.last_answer = item.media_time
@@ -143,6 +157,10 @@ class DecisionStage:
             await asyncio.wait(reading)
         return self._harvest(stream_id)
 
+    def awaits_reply(self, stream_id: str, speaker: str) -> bool:
+        """Whether ``speaker``'s next words answer a clarifying question."""
+        return speaker in self._state(stream_id).clarifying
+
     def open_requests(self, stream_id: str) -> list[Request]:
         """Questions not yet answered and instructions being watched or read."""
         state = self._state(stream_id)
@@ -153,8 +171,24 @@ class DecisionStage:
             *(request for request, _ in state.reading.values()),
         ]
 
+    def _reply(self, state: _StreamState, item: Request | Utterance) -> Reply | None:
+        """``item`` as the reply to a clarifying question its speaker was asked, if one is
+        open."""
+        request_id = state.clarifying.pop(item.speaker, None)
+        if request_id is None:
+            return None
+        return Reply(
+            stream_id=item.stream_id,
+            media_time=item.media_time,
+            request_id=request_id,
+            text=item.text,
+            speaker=item.speaker,
+        )
+
     def _on_request(self, request: Request) -> list[Item]:
         state = self._state(request.stream_id)
+        if reply := self._reply(state, request):
+            return [reply]
         if request.kind == "instruction":
             model = self.understander
             spec = without_model(request.text, model is not None, self.options.understanding)
@@ -288,8 +322,10 @@ class DecisionStage:
         ]
 
     def _on_utterance(self, utterance: Utterance) -> list[Item]:
-        out: list[Item] = self._barge_in(utterance)
         state = self._state(utterance.stream_id)
+        if reply := self._reply(state, utterance):
+            return [reply]
+        out: list[Item] = self._barge_in(utterance)
         out.extend(self._watch(state, utterance))  # before it may itself become an instruction
         state.addressee.learn(utterance.speaker, utterance.text)
         intent = classify(utterance.text)

@@ -154,6 +154,84 @@ def instructions(
         out.write_text(json.dumps(result, indent=1))
 
 
+@eval_app.command("clarify")
+def clarify(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path(
+        "eval-clarify"
+    ),
+    interactcomp: Annotated[
+        Path | None,
+        typer.Option(
+            "--interactcomp", help="InteractComp210.jsonl (decrypted in memory; else own set)."
+        ),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="Own set: dev (tuned on) or test (never tuned on).")
+    ] = "test",
+    modes: Annotated[
+        str,
+        typer.Option(
+            "--modes",
+            help="Comma-separated: answer_only, search_only, ask_only, full, forced_ask, "
+            "full_with_context (default: all).",
+        ),
+    ] = "",
+    limit: Limit = None,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Rounds per item.")] = 10,
+    config: ConfigPath = None,
+) -> None:
+    """The clarify loop (ask, search, answer) in every mode: own set or InteractComp."""
+    from evaluation.clarify_eval import SPLITS as CLARIFY_SPLITS
+    from evaluation.clarify_eval import run_interactcomp, run_local
+    from reaction.clarify import MODES
+    from runtime.config import load_config
+    from runtime.stages import build_backend, build_searchers, resolve_model_paths
+    from vigil.errors import ConfigError
+
+    chosen = [m.strip() for m in modes.split(",") if m.strip()] or list(MODES)
+    if not chosen or any(m not in MODES for m in chosen):
+        raise ConfigError(f"unknown mode in {modes!r}", hint="use " + ", ".join(MODES))
+    if interactcomp is None and split not in CLARIFY_SPLITS:
+        raise ConfigError(f"unknown split {split!r}", hint="use dev or test")
+    settings = load_config(config)
+    paths = resolve_model_paths(settings)
+
+    async def main() -> dict[str, Any]:
+        backend = build_backend(settings, paths)
+        await backend.start()
+        try:
+            if interactcomp is None:
+                return await run_local(backend, split, chosen, out, max_rounds=max_rounds)  # type: ignore[arg-type]
+            return await run_interactcomp(
+                backend,
+                interactcomp,
+                chosen,  # type: ignore[arg-type]
+                out,
+                limit=limit,
+                searchers=build_searchers(settings),
+                max_rounds=max_rounds,
+            )
+        finally:
+            await backend.stop()
+
+    report = asyncio.run(main())
+    table = Table(title=report["label"])
+    for column in ("mode", "accuracy %", "n", "asks %", "rounds", "calib. err.", "s/item"):
+        table.add_column(column)
+    for mode, row in report["modes"].items():
+        table.add_row(
+            mode,
+            f"{row['accuracy']:.1f}",
+            str(row["n"]),
+            f"{row['interaction_rate']:.1f}",
+            f"{row['rounds']:.2f}",
+            f"{row['calibration_error']:.1f}",
+            f"{row['seconds_per_item']:.1f}",
+        )
+    console.print(table)
+    console.print(f"report: {out / 'report.json'}")
+
+
 @eval_app.command("train-head")
 def train_head(
     out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write.")] = Path(
@@ -220,6 +298,7 @@ def evaluate(
     overrides: dict[str, dict[str, object]] = {
         "decision": {"barge_in": False},
         "perception": {"partial_interval": None},
+        "clarify": {"enabled": False},  # nobody is there to answer a question back
     }
     if address:
         overrides["runtime"] = {"ray_address": address}

@@ -17,7 +17,7 @@ from evaluation.resultlog import ResultLog
 from evaluation.suite import Suite
 from evaluation.timing import timing_summary
 
-__all__ = ["build_report", "score_table"]
+__all__ = ["build_report", "save_figure", "score_table"]
 
 
 def build_report(
@@ -100,7 +100,7 @@ def _plots(scores: dict[str, Any], raw: dict[str, list[float]], out: Path) -> li
         ax.set_xlim(0, 100)
         ax.set_xlabel("accuracy (%)")
         ax.set_title("Accuracy per task (official rules)")
-        names.append(_save(fig, out / "accuracy.png"))
+        names.append(save_figure(fig, out / "accuracy.png"))
     for key, title, label in (
         ("latency", "Answer latency (end of question to first token)", "seconds"),
         ("timing_error", "Proactive timing error (pushed minus due)", "seconds"),
@@ -111,11 +111,12 @@ def _plots(scores: dict[str, Any], raw: dict[str, list[float]], out: Path) -> li
             ax.set_xlabel(label)
             ax.set_ylabel("answers")
             ax.set_title(title)
-            names.append(_save(fig, out / f"{key}.png"))
+            names.append(save_figure(fig, out / f"{key}.png"))
     return names
 
 
-def _save(fig: Any, path: Path) -> str:
+def save_figure(fig: Any, path: Path) -> str:
+    """Write ``fig`` as a PNG under ``path`` and close it; the file name, for the HTML page."""
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -32,6 +32,7 @@ from typing import Literal
 
 from reaction.backends.base import Backend, ChatMessage, ScoreMethod
 from reaction.choices import Choices, parse_choices, support
+from reaction.clarify import Asker, ClarifyAgent
 from reaction.context import (
     LOOKAHEAD,
     approx_tokens,
@@ -47,6 +48,7 @@ from reaction.instructions import check_messages, compile_instruction, says_yes
 from reaction.sightings import temporal_support
 from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
+from vigil.passages import Found
 
 __all__ = ["CHECK_LINES", "CHECK_SECONDS", "MEASURED_WEIGHT", "ReactionOptions", "ReactionStage"]
 
@@ -146,6 +148,41 @@ def _finished(queue: asyncio.Queue[str | _End], producer: asyncio.Task[None]) ->
     queue.put_nowait(_END)
 
 
+def _final(
+    trigger: Trigger,
+    response_id: str,
+    text: str,
+    *,
+    prompt_wall: float,
+    first_token_wall: float | None,
+    cancelled: bool = False,
+    choice: str = "",
+) -> Response:
+    """The final Response to ``trigger``, stamped with when its prompt was ready, its first
+    token came and it ended (now)."""
+    done_wall = time.time()
+    return Response(
+        stream_id=trigger.stream_id,
+        media_time=trigger.media_time,
+        stamps={
+            **trigger.stamps,
+            "prompt": prompt_wall,
+            "first_token": first_token_wall or done_wall,
+            "reaction": done_wall,
+        },
+        response_id=response_id,
+        request_id=trigger.request.request_id,
+        question=trigger.request.text,
+        text=text,
+        asked_at=trigger.asked_at,
+        asked_wall=trigger.stamps.get("asked", prompt_wall),
+        first_token_wall=first_token_wall or done_wall,
+        done_wall=done_wall,
+        cancelled=cancelled,
+        choice=choice,
+    )
+
+
 class ReactionStage:
     """Answers triggers with a :class:`Backend`; several answers may be in flight."""
 
@@ -230,7 +267,6 @@ class ReactionStage:
 
         A backend failure is raised (as :class:`BackendError`) instead of the final Response.
         """
-        asked_wall = trigger.stamps.get("asked", time.time())
         request = trigger.request
         queue: asyncio.Queue[str | _End] = asyncio.Queue()
         picked: list[str] = []
@@ -288,24 +324,12 @@ class ReactionStage:
                 error = producer.exception()
                 if error is not None:
                     raise error
-            done_wall = time.time()
-            yield Response(
-                stream_id=trigger.stream_id,
-                media_time=trigger.media_time,
-                stamps={
-                    **trigger.stamps,
-                    "prompt": prompt_wall,
-                    "first_token": first_token_wall or done_wall,
-                    "reaction": done_wall,
-                },
-                response_id=response_id,
-                request_id=request.request_id,
-                question=request.text,
-                text=text,
-                asked_at=trigger.asked_at,
-                asked_wall=asked_wall,
-                first_token_wall=first_token_wall or done_wall,
-                done_wall=done_wall,
+            yield _final(
+                trigger,
+                response_id,
+                text,
+                prompt_wall=prompt_wall,
+                first_token_wall=first_token_wall,
                 cancelled=answer.cancelled,
                 choice=picked[0] if picked and not answer.cancelled else "",
             )
@@ -365,6 +389,27 @@ class ReactionStage:
         best = max(range(len(scores)), key=scores.__getitem__)
         picked.append(choices.letters[best])
         queue.put_nowait(choices.label(best))
+
+    async def clarify(
+        self, trigger: Trigger, agent: ClarifyAgent, asker: Asker, found: Sequence[Found]
+    ) -> AsyncIterator[ResponseDelta | Response]:
+        """The clarify loop's answer to ``trigger`` (its questions go through ``asker``; it
+        starts from ``found``, what a search for the request returned), as one delta and the
+        final Response, like any answer."""
+        started = time.time()
+        self._prefilled = ""  # the backend's cache will hold the loop's prompts
+        outcome = await agent.run(trigger.request.text, asker=asker, found=found)
+        response_id = new_id()
+        yield ResponseDelta(
+            stream_id=trigger.stream_id,
+            media_time=trigger.media_time,
+            response_id=response_id,
+            request_id=trigger.request.request_id,
+            text=outcome.text,
+        )
+        yield _final(
+            trigger, response_id, outcome.text, prompt_wall=started, first_token_wall=time.time()
+        )
 
     async def compile_instruction(self, instruction: str) -> WatchSpec | None:
         """The model's reading of a standing instruction (see :mod:`reaction.instructions`)."""

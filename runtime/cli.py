@@ -65,7 +65,11 @@ def _parse_ask(text: str) -> tuple[str, float]:
 
 
 def _config(path: Path | None, address: str | None) -> VigilConfig:
-    overrides = {"runtime": {"ray_address": address}} if address else {}
+    """The run's settings. Its typed questions are scripted (``--ask``): nobody is there to
+    reply to a clarifying question, so only spoken ones may be asked back."""
+    overrides: dict[str, dict[str, object]] = {"clarify": {"typed": False}}
+    if address:
+        overrides["runtime"] = {"ray_address": address}
     return load_config(path, **overrides)
 
 

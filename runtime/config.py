@@ -256,6 +256,31 @@ class ServiceConfig(_Section):
     events_kept: int = Field(2000, ge=10, description="Events a session keeps for late readers.")
 
 
+class ClarifyConfig(_Section):
+    """The clarify loop (reaction.clarify): when a typed or spoken question could mean several
+    things, ask the person before answering."""
+
+    enabled: bool = Field(True, description="Ask back when a question is ambiguous.")
+    typed: bool = Field(
+        True, description="Typed questions may be asked back (`vigil run` turns it off)."
+    )
+    documents: list[Path] = Field(
+        default_factory=list, description="Files (.jsonl, .txt, .md) to index and search."
+    )
+    index_dir: Path | None = Field(None, description="Document index; default <cache_dir>/docs.")
+    web_url: str | None = Field(
+        None, description="A SearXNG-style JSON search API; off (no web search) when unset."
+    )
+    web_key: SecretStr | None = Field(None, description="Bearer token for web_url.")
+    max_rounds: int = Field(10, ge=1, le=30, description="Rounds of search/ask/answer at most.")
+    max_asks: int = Field(3, ge=0, description="Questions put to the person at most.")
+    min_asks: int = Field(0, ge=0, description="Questions asked before any answer (forced).")
+    ask_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a reply.")
+    margin: float = Field(
+        0.2, ge=0, le=1, description="Similarity below the best at which a target is plausible."
+    )
+
+
 class VigilConfig(BaseSettings):
     """Every setting of a run. See README.md, section Configuration."""
 
@@ -270,6 +295,7 @@ class VigilConfig(BaseSettings):
     memory: MemoryConfig = MemoryConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     service: ServiceConfig = ServiceConfig()
+    clarify: ClarifyConfig = ClarifyConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -37,6 +37,7 @@ from runtime.config import VigilConfig
 from runtime.stages import (
     ModelPaths,
     build_audio_perception,
+    build_clarify,
     build_clip_segmenter,
     build_decision_stage,
     build_reaction_stage,
@@ -194,6 +195,7 @@ class StreamGraph:
                 hub=hub,
                 recall=config.memory.persistent,
                 sinks=functools.partial(build_sinks, config),
+                clarify=functools.partial(build_clarify, config),
             )
         )
         decision = (

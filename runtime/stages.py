@@ -7,6 +7,7 @@ so that a missing or corrupt model stops the run before any actor starts.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from decision import (
     RulePolicy,
     WatchPolicy,
 )
+from decision.ambiguity import AmbiguityOptions
 from perception.asr import Transcriber
 from perception.audio import AudioOptions, AudioPerception
 from perception.clips import ClipOptions, ClipSegmenter
@@ -28,18 +30,23 @@ from perception.speakers import SpeakerOptions, SpeakerRegistry, VoiceEmbedder
 from perception.video import VideoOptions, VideoPerception
 from reaction.backends.base import Backend
 from reaction.backends.llama_cpp import LlamaCppBackend
+from reaction.clarify import ClarifyOptions, LiveClarify
 from reaction.engine import ReactionOptions, ReactionStage
+from reaction.search import Searcher
 from reaction.sinks import LogSink, Sink, SpeechSink, WebSocketSink
 from runtime.config import VigilConfig
 from runtime.models import registry_for
+from vigil.cache import cache_dir
 
 __all__ = [
     "ModelPaths",
     "build_audio_perception",
     "build_backend",
+    "build_clarify",
     "build_clip_segmenter",
     "build_decision_stage",
     "build_reaction_stage",
+    "build_searchers",
     "build_sinks",
     "build_video_perception",
     "resolve_model_paths",
@@ -201,6 +208,44 @@ def build_sinks(config: VigilConfig) -> list[Sink]:
     if options.websocket_port is not None:
         sinks.append(WebSocketSink(port=options.websocket_port))
     return sinks
+
+
+def build_searchers(config: VigilConfig) -> list[Searcher]:
+    """What the clarify loop searches besides the session's memory: the document index (with
+    ``clarify.documents`` added to it) when it holds any, and a web search API when one is
+    configured."""
+    from memory.embeddings import TextEmbedder
+    from reaction.documents import DocumentIndex
+    from reaction.search import WebSearch
+
+    options = config.clarify
+    embedder = TextEmbedder()
+    root = options.index_dir or cache_dir() / "docs"
+    index = DocumentIndex(root, embedder)
+    index.add_files(options.documents)
+    searchers: list[Searcher] = [index] if len(index) else []
+    if options.web_url:
+        key = options.web_key.get_secret_value() if options.web_key else ""
+        searchers.append(WebSearch(options.web_url, embedder, key=key))
+    return searchers
+
+
+def build_clarify(config: VigilConfig) -> LiveClarify | None:
+    """The clarify loop as a running session uses it (None when ``clarify.enabled`` is off)."""
+    options = config.clarify
+    if not options.enabled:
+        return None
+    return LiveClarify(
+        options=ClarifyOptions(
+            max_rounds=options.max_rounds,
+            max_asks=options.max_asks,
+            min_asks=options.min_asks,
+            ambiguity=AmbiguityOptions(margin=options.margin),
+        ),
+        ask_timeout=options.ask_timeout,
+        typed=options.typed,
+        searchers=functools.partial(build_searchers, config),
+    )
 
 
 def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStage:

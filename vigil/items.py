@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "AudioChunk",
+    "Clarification",
     "Clip",
     "ControlItem",
     "DataItem",
@@ -32,6 +33,7 @@ __all__ = [
     "Item",
     "Notice",
     "Observation",
+    "Reply",
     "Request",
     "Response",
     "ResponseDelta",
@@ -207,6 +209,25 @@ class Understood(DataItem):
     condition: str | None
     description: str = ""
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clarification(DataItem):
+    """A closed question the agent puts to ``speaker`` (who made request ``request_id``)
+    before answering it; that person's next words, typed or spoken, are the reply."""
+
+    request_id: str
+    question: str
+    speaker: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply(DataItem):
+    """What ``speaker`` answered to the clarification of ``request_id``."""
+
+    request_id: str
+    text: str
+    speaker: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

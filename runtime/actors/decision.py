@@ -1,8 +1,9 @@
 """The decision actor: runs the decision stage and routes what it decides.
 
 Triggers and interrupts go to the reaction actor without waiting for any answer (the call
-returns as soon as the reaction actor has queued the work), requests go to memory and to the
-console. Answer markers come back from the reaction actor through ``submit``.
+returns as soon as the reaction actor has queued the work), and so do replies to its
+clarifying questions; requests go to memory and to the console. Answer markers come back
+from the reaction actor through ``submit``.
 
 Standing instructions are read with the reaction actor's model when the rules do not fit
 (:class:`ReactionUnderstander`). That reading runs in the background, so a spoken instruction
@@ -16,7 +17,7 @@ from typing import Any
 
 from decision import DecisionStage
 from vigil.instructions import WatchSpec
-from vigil.items import Interrupt, Item, Request, Trigger, Understood
+from vigil.items import Interrupt, Item, Reply, Request, Trigger, Understood
 
 __all__ = ["DecisionActor", "ReactionUnderstander"]
 
@@ -48,7 +49,9 @@ class DecisionActor:
     async def submit(self, items: list[Item]) -> None:
         typed: set[str] = set()
         for item in items:
-            if isinstance(item, Request):  # typed requests: remembered and shown like spoken ones
+            if isinstance(item, Request) and not self._stage.awaits_reply(
+                item.stream_id, item.speaker
+            ):  # typed requests: remembered and shown like spoken ones (a reply is no request)
                 typed.add(item.stream_id)
                 await self._route(item)
             for out in await self._stage.handle(item.stamped("decision")):
@@ -70,6 +73,9 @@ class DecisionActor:
             case Request():
                 self.decided["requests"] += 1
                 await self._memory.add_many.remote([item])
+                await self._hub.put.remote([item])
+            case Reply():
+                await self._reaction.reply.remote(item)
                 await self._hub.put.remote([item])
             case Understood():
                 await self._hub.put.remote([item])

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from vigil.items import Clip, ControlItem, Item, Request, Response, Utterance
+from vigil.items import Clarification, Clip, ControlItem, Item, Reply, Request, Response, Utterance
 
 __all__ = ["EventHub"]
 
-_KEEP = (ControlItem, Clip, Response, Request, Utterance)
+_KEEP = (ControlItem, Clip, Response, Request, Utterance, Clarification, Reply)
 
 
 class EventHub:

@@ -12,20 +12,42 @@ Between answers, ``watch`` keeps the backend's prompt cache warm with the stream
 (see :meth:`ReactionStage.prefill`), so that a question pays only for its own few tokens.
 One backend holds one cached prompt: with several streams on one actor, the last one
 prefilled is the warm one.
+
+A question that could mean several things is asked back first (:mod:`reaction.clarify`): the
+request is looked up in what was said and in the user's documents, and when that turns up
+several plausible targets the loop asks the person, who was told through the hub, the
+sinks and the decision stage (which routes their reply back through ``reply``). Only
+questions someone can reply to are asked back; a question with options never is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from decision.ambiguity import unresolved_reference
+from memory.embeddings import TextEmbedder
 from reaction.answer_queue import AnswerQueue
+from reaction.choices import parse_choices
+from reaction.clarify import ClarifyAgent, LiveClarify
 from reaction.engine import ReactionStage
+from reaction.search import MemorySearch, Searcher
 from reaction.sinks import Sink, fan_out
 from vigil.instructions import WatchSpec
-from vigil.items import Interrupt, Notice, Response, StreamError, Trigger
+from vigil.items import (
+    Clarification,
+    Interrupt,
+    Notice,
+    Reply,
+    Response,
+    StreamError,
+    Trigger,
+    Utterance,
+    new_id,
+)
 
 __all__ = ["ReactionActor"]
 
@@ -43,12 +65,17 @@ class ReactionActor:
         hub: Any,
         recall: bool = False,
         sinks: Callable[[], list[Sink]] = list,
+        clarify: Callable[[], LiveClarify | None] | None = None,
     ) -> None:
         # Built in ``ready``, so that a model or port that fails raises from a method call,
         # whose error reaches the driver intact (a constructor's does not).
-        self._factories = (stage, sinks)
+        self._factories = (stage, sinks, clarify)
         self._stage: ReactionStage
         self._sinks: list[Sink] = []
+        self._clarify: LiveClarify | None = None
+        self._searchers: list[Searcher] = []
+        self._replies: dict[str, asyncio.Future[str]] = {}  # request id -> its reply
+        self._text_embedder: TextEmbedder | None = None
         self._memory = memory
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
@@ -63,8 +90,11 @@ class ReactionActor:
 
     async def ready(self) -> bool:
         """Load the model (and warm its prompt prefix) before the stream starts."""
-        stage, sinks = self._factories
+        stage, sinks, clarify = self._factories
         self._stage, self._sinks = stage(), sinks()
+        self._clarify = clarify() if clarify is not None else None
+        if self._clarify is not None:
+            self._searchers = self._clarify.searchers()
         self._queue = AnswerQueue(self._answer, workers=self._stage.backend.concurrency)
         await self._stage.start()
         await asyncio.gather(*(sink.start() for sink in self._sinks))
@@ -176,13 +206,19 @@ class ReactionActor:
             recalled = (
                 await self._memory.recall.remote(trigger.request.text) if self._recall else []
             )
-            async for item in self._stage.respond(
+            answer = self._stage.respond(
                 trigger,
                 observations=snapshot.observations,
                 utterances=snapshot.utterances,
                 answers=snapshot.answers,
                 recalled=recalled,
-            ):
+            )
+            if agent := self._clarifier(trigger, snapshot.utterances):
+                found = await agent.look(trigger.request.text)
+                if agent.ambiguous(trigger.request.text, found):
+                    await answer.aclose()
+                    answer = self._stage.clarify(trigger, agent, self._asker(trigger), found)
+            async for item in answer:
                 await self._hub.put.remote([item])
                 await fan_out(self._sinks, item)
                 if isinstance(item, Response):
@@ -199,6 +235,70 @@ class ReactionActor:
                 ]
             )
 
+    def _clarifier(self, trigger: Trigger, heard: list[Utterance]) -> ClarifyAgent | None:
+        """A clarify loop for ``trigger`` when it may be asked back: a question without
+        options, from someone who can reply, that leans on what was said or on documents."""
+        live, request = self._clarify, trigger.request
+        if (
+            live is None
+            or request.kind != "question"
+            or trigger.output
+            or (request.origin == "typed" and not live.typed)
+            or parse_choices(request.text) is not None
+        ):
+            return None
+        if not self._searchers and unresolved_reference(request.text) is None:
+            return None
+        said = [(u.speaker, u.text) for u in heard if u.final and u.text != request.text]
+
+        async def lines() -> list[tuple[str, str]]:
+            return said
+
+        memory = MemorySearch(lines, self._embedder())
+        return ClarifyAgent(self._stage.backend, [memory, *self._searchers], live.options)
+
+    def _embedder(self) -> TextEmbedder:
+        if self._text_embedder is None:
+            self._text_embedder = TextEmbedder()
+        return self._text_embedder
+
+    def _asker(self, trigger: Trigger) -> Callable[[str], Awaitable[str | None]]:
+        """Puts a question to the person who asked ``trigger``; their reply, or None."""
+        assert self._clarify is not None
+        timeout = self._clarify.ask_timeout
+
+        async def ask(question: str) -> str | None:
+            request = trigger.request
+            waiting: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._replies[request.request_id] = waiting
+            clarification = Clarification(
+                stream_id=trigger.stream_id,
+                media_time=trigger.media_time,
+                request_id=request.request_id,
+                question=question,
+                speaker=request.speaker,
+            )
+            try:
+                if self._decision is not None:  # first, so that a quick reply finds its way
+                    await self._decision.submit.remote([clarification])
+                await self._hub.put.remote([clarification])
+                await fan_out(self._sinks, _said(trigger, question))
+                return await asyncio.wait_for(waiting, timeout)
+            except TimeoutError:
+                return None
+            finally:
+                self._replies.pop(request.request_id, None)
+
+        return ask
+
+    async def reply(self, reply: Reply) -> bool:
+        """The person's reply to a clarifying question; whether a loop was waiting for it."""
+        waiting = self._replies.get(reply.request_id)
+        if waiting is None or waiting.done():
+            return False
+        waiting.set_result(reply.text)
+        return True
+
     async def _finish(self, response: Response) -> None:
         if response.cancelled:
             self.cancelled += 1
@@ -207,3 +307,20 @@ class ReactionActor:
         await self._memory.add_many.remote([response])
         if self._decision is not None:
             await self._decision.submit.remote([response])
+
+
+def _said(trigger: Trigger, text: str) -> Response:
+    """A clarifying question as the sinks take an answer (spoken, logged, sent)."""
+    now = time.time()
+    return Response(
+        stream_id=trigger.stream_id,
+        media_time=trigger.media_time,
+        response_id=new_id(),
+        request_id=trigger.request.request_id,
+        question=trigger.request.text,
+        text=text,
+        asked_at=trigger.asked_at,
+        asked_wall=now,
+        first_token_wall=now,
+        done_wall=now,
+    )

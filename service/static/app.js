@@ -83,6 +83,14 @@ function onEvent(event) {
       }
       break;
     }
+    case "Clarification": {
+      // the agent asks back before answering: the next question typed (or said) is the reply
+      add("answers", `${event.question} (type your reply as the next question)`, "clarify");
+      if ($("speak").checked && "speechSynthesis" in window) {
+        speechSynthesis.speak(new SpeechSynthesisUtterance(event.question));
+      }
+      break;
+    }
     case "Notice":
       add("notices", event.text);
       break;

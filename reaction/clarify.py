@@ -1,0 +1,424 @@
+"""The clarify loop: notice that a request could mean several things, ask, search, then answer.
+
+It runs in rounds of one action each, ``search(query)``, ``ask(question)`` or
+``answer(text, confidence)``, chosen by the model as JSON that the backend constrains to a
+schema listing only the actions allowed this round:
+
+- the request is looked up once before the first round (``look_first``), so that the loop
+  starts from what the documents and memory hold, as a person would;
+- while :func:`decision.ambiguity.assess` finds several plausible targets and no closed
+  question has yet been answered, ``answer`` is not allowed (when asking is): guessing is what
+  this loop exists to prevent; ``min_asks`` forces asks (InteractComp's forced mode); the last
+  round allows only ``answer``;
+- with candidates found, the answer is chosen among them, not written freely: the model scores
+  each candidate's letter (as multiple choice is answered, :mod:`reaction.choices`), and each
+  reply weighs in through the words its question shares with each candidate ("Did it open
+  in 2015?" yes: the candidate that says 2015 gains). A small model writes a usable question
+  and picks a letter well; it writes names and reads yes/no chains poorly;
+- a question the person never answers ends the loop: the agent says what it would need rather
+  than guess.
+
+Every round is kept (:class:`Step`) for the log and the evaluation report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from decision.ambiguity import AmbiguityOptions, Verdict, assess
+from reaction.backends.base import Backend, ChatMessage
+from reaction.context import load_prompt
+from reaction.search import Searcher, keyword_overlap, search_all
+from vigil.passages import Found
+
+__all__ = [
+    "MODES",
+    "Asker",
+    "ClarifyAgent",
+    "ClarifyOptions",
+    "LiveClarify",
+    "Mode",
+    "Outcome",
+    "Step",
+]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["answer_only", "search_only", "ask_only", "full", "forced_ask", "full_with_context"]
+MODES: tuple[Mode, ...] = (
+    "answer_only",
+    "search_only",
+    "ask_only",
+    "full",
+    "forced_ask",
+    "full_with_context",
+)
+Asker = Callable[[str], Awaitable[str | None]]
+"""Puts a closed question to the person; their reply, or None when none came in time."""
+
+REPLY_WEIGHT = 3.0
+"""How much a candidate gains (loses) per word of an answered question it shares, when the
+reply was yes (no): a direct reply about a detail outweighs the model's lean."""
+CONTEXT_WEIGHT = 4.0
+"""How much a candidate gains per share of the given context's words it holds."""
+_LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClarifyOptions:
+    """``max_rounds``: rounds at most, the last one an answer; ``min_asks`` / ``max_asks``:
+    closed questions at least (forced mode) and at most; ``search`` / ``ask``: whether those
+    actions exist; ``results``: passages kept per search; ``look_first``: search the request
+    itself before the first round; ``max_tokens``: per action."""
+
+    max_rounds: int = 10
+    min_asks: int = 0
+    max_asks: int = 3
+    search: bool = True
+    ask: bool = True
+    results: int = 5
+    look_first: bool = True
+    max_tokens: int = 64
+    ambiguity: AmbiguityOptions = field(default_factory=AmbiguityOptions)
+
+    @classmethod
+    def for_mode(cls, mode: Mode, **changes: object) -> ClarifyOptions:
+        """The options of one evaluation mode (InteractComp's names); ``full_with_context``
+        is ``answer_only`` given the context up front."""
+        allowed = {
+            "answer_only": (False, False),
+            "search_only": (True, False),
+            "ask_only": (False, True),
+            "full": (True, True),
+            "forced_ask": (True, True),
+            "full_with_context": (False, False),
+        }
+        search, ask = allowed[mode]
+        base = cls(search=search, ask=ask, min_asks=1 if mode == "forced_ask" else 0)
+        return cls(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, **changes})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveClarify:
+    """The loop in a running session: its ``options``, how long a question waits for its
+    reply, whether typed questions may be asked back (not where they are scripted and nobody
+    can reply), and what to search besides the session's memory (built where it runs)."""
+
+    options: ClarifyOptions
+    ask_timeout: float = 60.0
+    typed: bool = True
+    searchers: Callable[[], list[Searcher]] = list
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One round: the action, its argument, and what came back."""
+
+    action: str
+    text: str
+    result: str = ""
+    confidence: int | None = None
+    reply: str = ""
+    """An ask's reply in the person's own words ("yes, the one on the roof"); ``result`` holds
+    it read as yes, no or "i don't know"."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action,
+            "text": self.text,
+            "result": self.result,
+            "confidence": self.confidence,
+            "reply": self.reply,
+        }
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a request ended: ``answer`` (empty when the agent would not guess), ``confidence``
+    0-100, every round, the ambiguity verdict, and what it would need when a question went
+    unanswered (``needs``)."""
+
+    answer: str
+    confidence: int
+    steps: list[Step]
+    verdict: Verdict
+    needs: str = ""
+
+    @property
+    def asks(self) -> int:
+        return sum(step.action == "ask" for step in self.steps)
+
+    @property
+    def rounds(self) -> int:
+        return sum(step.action != "look" for step in self.steps)
+
+    @property
+    def text(self) -> str:
+        """What to tell the person."""
+        return self.needs or self.answer
+
+
+def _verdict(reply: str) -> str:
+    """A reply read as yes, no or "i don't know" (a reply that is none of them, "the one on
+    the roof", counts through its words alone)."""
+    words = re.findall(r"[a-z']+", reply.lower())
+    if words[:1] in (["yes"], ["yeah"], ["yep"], ["correct"], ["right"]):
+        return "yes"
+    if words[:1] in (["no"], ["nope"]) or words[:2] in (["it", "wasn't"], ["not", "that"]):
+        return "no"
+    return "i don't know"
+
+
+class ClarifyAgent:
+    """Runs the loop for one request at a time with ``backend`` and ``searchers``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        searchers: Sequence[Searcher] = (),
+        options: ClarifyOptions | None = None,
+    ) -> None:
+        self.backend = backend
+        self.searchers = list(searchers)
+        self.options = options or ClarifyOptions()
+
+    async def look(self, query: str) -> list[Found]:
+        """Every searcher's passages for ``query``, best first."""
+        return await search_all(self.searchers, query, self.options.results)
+
+    def ambiguous(self, request: str, found: Sequence[Found]) -> bool:
+        """Whether ``request`` needs a question back, given what a search for it found."""
+        return assess(request, found, self.options.ambiguity).ambiguous
+
+    async def run(
+        self,
+        request: str,
+        *,
+        asker: Asker | None = None,
+        context: str = "",
+        found: Sequence[Found] | None = None,
+    ) -> Outcome:
+        """Take rounds until an answer (or an unanswered question) ends them. ``found``: what
+        a search for the request already returned (else it is looked up first, as
+        ``look_first`` says)."""
+        o = self.options
+        steps: list[Step] = []
+        pool: list[Found] = []
+        verdict = Verdict(False, "not searched")
+        if found is None and o.look_first and self.searchers:
+            found = await self.look(request)
+        if found is not None:
+            pool = list(found)
+            verdict = assess(request, pool, o.ambiguity)
+            steps.append(Step("look", request, f"{len(pool)} found; {verdict.reason}"))
+        for number in range(o.max_rounds):
+            allowed = self._allowed(number, steps, verdict, asker)
+            action, text, confidence = await self._act(
+                request, context, steps, verdict, pool, allowed
+            )
+            if action == "search":
+                more = await self.look(text)
+                known = {f.line() for f in pool}
+                pool += [f for f in more if f.line() not in known]
+                steps.append(Step("search", text, "; ".join(f.title for f in more[:3])))
+            elif action == "ask":
+                assert asker is not None
+                question = self._question(text, steps, verdict)
+                reply = await asker(question)
+                if reply is None:
+                    steps.append(Step("ask", question, "(no reply)"))
+                    return Outcome("", 0, steps, verdict, needs=self._needs(verdict))
+                steps.append(Step("ask", question, _verdict(reply), reply=reply))
+            else:
+                answer, sure = await self._answer(
+                    request, context, steps, verdict, text, confidence
+                )
+                steps.append(Step("answer", answer, confidence=sure))
+                return Outcome(answer, sure, steps, verdict)
+        raise AssertionError("the last round allows only an answer")
+
+    def _allowed(
+        self, number: int, steps: list[Step], verdict: Verdict, asker: Asker | None
+    ) -> list[str]:
+        o = self.options
+        if number >= o.max_rounds - 1:
+            return ["answer"]
+        asks = [s for s in steps if s.action == "ask"]
+        can_ask = o.ask and asker is not None and len(asks) < o.max_asks
+        if can_ask and len(asks) < o.min_asks:
+            return ["ask"]
+        searches = sum(s.action == "search" for s in steps)
+        allowed = ["search"] if o.search and self.searchers and searches < 2 else []
+        if can_ask:
+            allowed.append("ask")
+        settled = any(s.result in ("yes", "no") or _told(s.reply) for s in asks)
+        if not (verdict.ambiguous and can_ask and not settled):
+            allowed.append("answer")
+        return allowed
+
+    async def _act(
+        self,
+        request: str,
+        context: str,
+        steps: list[Step],
+        verdict: Verdict,
+        pool: list[Found],
+        allowed: list[str],
+    ) -> tuple[str, str, int]:
+        """The model's action among ``allowed``, its text and its confidence. An answer that
+        is the only choice, with candidates to choose from, needs no generation."""
+        if allowed == ["answer"] and (verdict.candidates or pool):
+            return "answer", "", 0
+        schema = {
+            "type": "object",
+            "properties": {
+                "action": {"enum": allowed},
+                "text": {"type": "string", "maxLength": 160},
+                "confidence": {"type": "integer"},
+            },
+            "required": ["action", "text", "confidence"],
+        }
+        prompt = load_prompt("clarify_round").format(
+            request=request,
+            known=f"What they told you: {context}" if context else "",
+            found=self._found(verdict, pool),
+            asked=_asked(steps) or "nothing yet",
+            allowed=", ".join(allowed),
+        )
+        messages = [
+            ChatMessage("system", load_prompt("clarify_system")),
+            ChatMessage("user", prompt),
+        ]
+        pieces = self.backend.stream(messages, max_tokens=self.options.max_tokens, schema=schema)
+        raw = "".join([piece async for piece in pieces])
+        try:
+            start, end = raw.find("{"), raw.rfind("}")
+            data = json.loads(raw[start : end + 1])
+            action, text = str(data["action"]), str(data.get("text", "")).strip()
+            confidence = int(data.get("confidence", 50))
+        except (ValueError, KeyError, TypeError):
+            log.warning("the model's action is not JSON: %r", raw)
+            action, text, confidence = allowed[-1], "", 50
+        if action not in allowed:  # a server that ignores the schema
+            action = allowed[-1]
+        return action, text, max(0, min(100, confidence))
+
+    def _found(self, verdict: Verdict, pool: list[Found]) -> str:
+        shown = list(verdict.candidates) or pool[: self.options.results]
+        if not shown:
+            return "nothing yet"
+        lines = []
+        for letter, found in zip(_LETTERS, shown, strict=False):
+            differs = verdict.differences.get(found.line(), ())
+            extra = f" (only this one: {', '.join(differs)})" if differs else ""
+            lines.append(f"{letter}. {found.line()}{extra}")
+        return "\n".join(lines)
+
+    def _question(self, text: str, steps: list[Step], verdict: Verdict) -> str:
+        """The model's question, or one made from a distinguishing detail when it wrote none
+        or one already asked."""
+        question = text.strip().rstrip(".")
+        asked = {s.text.lower() for s in steps if s.action == "ask"}
+        if question and question.lower().rstrip("?") + "?" not in asked:
+            return question if question.endswith("?") else question + "?"
+        for details in verdict.differences.values():
+            for detail in details:
+                made = f"Does it have to do with {detail}?"
+                if made.lower() not in asked:
+                    return made
+        return "Can you tell me one more detail about it?"
+
+    async def _answer(
+        self,
+        request: str,
+        context: str,
+        steps: list[Step],
+        verdict: Verdict,
+        text: str,
+        confidence: int,
+    ) -> tuple[str, int]:
+        """The answer and its confidence: a candidate when there are some, else the model's
+        text and the confidence it stated."""
+        candidates = list(verdict.candidates)
+        if not candidates:
+            return (text, confidence) if text else ("I could not find it.", 0)
+        options = "\n".join(
+            f"{letter}. {found.line()}" for letter, found in zip(_LETTERS, candidates, strict=False)
+        )
+        prompt = load_prompt("clarify_choice").format(
+            request=request,
+            known=f"What they told you: {context}" if context else "",
+            asked=_asked(steps) or "nothing",
+            options=options,
+        )
+        letters = list(_LETTERS[: len(candidates)])
+        messages = [
+            ChatMessage("system", load_prompt("clarify_system")),
+            ChatMessage("user", prompt),
+        ]
+        if "first_token" in self.backend.score_methods:
+            scores = await self.backend.score(messages, letters)
+        else:
+            scores = [0.0] * len(candidates)
+        for index, found in enumerate(candidates):
+            scores[index] += _evidence(found, steps, context)
+        best = max(range(len(candidates)), key=scores.__getitem__)
+        total = sum(math.exp(s - scores[best]) for s in scores)
+        sure = round(100 / total)
+        chosen = candidates[best]
+        if chosen.names:
+            return chosen.title, sure
+        return await self._extract(request, chosen), sure
+
+    async def _extract(self, request: str, found: Found) -> str:
+        """What a passage that names nothing in its title (a line someone said) answers."""
+        prompt = load_prompt("clarify_extract").format(request=request, passage=found.line())
+        pieces = self.backend.stream([ChatMessage("user", prompt)], max_tokens=16, stop=["\n"])
+        text = "".join([piece async for piece in pieces]).strip().strip(".\"'")
+        return text or found.line()
+
+    def _needs(self, verdict: Verdict) -> str:
+        """What the agent would need, said instead of a guess."""
+        if not verdict.candidates:
+            return "I got no reply, so I did not guess: tell me more about what you mean."
+        parts = []
+        for found in verdict.candidates:
+            details = verdict.differences.get(found.line(), ())
+            parts.append(
+                f"{found.title or found.text}" + (f" ({', '.join(details)})" if details else "")
+            )
+        return (
+            "I got no reply, so I did not guess. It could be "
+            + " or ".join(parts)
+            + ": tell me which of those details fits, and ask again."
+        )
+
+
+def _asked(steps: list[Step]) -> str:
+    return "\n".join(f"- {s.text} {s.reply or s.result}" for s in steps if s.action == "ask")
+
+
+def _evidence(found: Found, steps: list[Step], context: str) -> float:
+    """How much the person's replies (and any context given) back ``found``."""
+    told = [context] if context else []
+    score = 0.0
+    for step in steps:
+        if step.action != "ask":
+            continue
+        if step.result in ("yes", "no"):
+            shared = keyword_overlap(step.text, found.line())
+            score += REPLY_WEIGHT * shared * (1 if step.result == "yes" else -1)
+        told.append(_told(step.reply))
+    return score + sum(CONTEXT_WEIGHT * keyword_overlap(t, found.line()) for t in told if t)
+
+
+def _told(reply: str) -> str:
+    """What a reply says beyond yes or no ("" for "yes", "no", "I don't know")."""
+    rest = re.sub(r"^\W*(yes|yeah|yep|no|nope)\b\W*", "", reply, flags=re.I).strip()
+    return "" if not rest or "know" in rest.lower() else rest

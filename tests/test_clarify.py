@@ -1,0 +1,267 @@
+"""The clarify loop: ambiguity found in what was searched, replies routed back by the decision
+stage, the document index on disk, InteractComp's decryption, and a live session on Ray in
+which a typed ambiguous question is asked back, answered and then answered right, or left
+unanswered and ended by saying what the agent would need.
+
+The documents are two restaurants that share a name and a town (a popular grill on the pier,
+a small kitchen on a rooftop inland), and a filler; the default model runs the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decision import DecisionStage
+from decision.ambiguity import assess, unresolved_reference
+from evaluation.clarify_eval import Case, names_match
+from evaluation.interactcomp import decrypt, load_interactcomp
+from memory.embeddings import TextEmbedder
+from reaction.documents import DocumentIndex, read_passages
+from runtime.config import load_config
+from runtime.graph import StreamGraph
+from runtime.stages import ModelPaths
+from vigil.errors import ConfigError
+from vigil.items import (
+    Clarification,
+    Reply,
+    Request,
+    Response,
+    Utterance,
+    VideoFrame,
+    new_id,
+)
+from vigil.passages import Found
+
+GRILL = (
+    "The Tidewater Grill",
+    "The best known seafood restaurant in Port Sallow, out on the old pier since 1998, famous "
+    "for grilled lobster and its neon sign.",
+)
+KITCHEN = (
+    "Tidewater Kitchen",
+    "A small seafood restaurant in Port Sallow on a rooftop terrace two streets inland, opened "
+    "in 2016; known for mussels cooked in cider.",
+)
+FILLER = ("Marrow Park", "A park in Dornhalt with a pond and an old bandstand.")
+QUESTION = "What was the name of that Tidewater seafood place in Port Sallow?"
+
+
+def _found(title: str, text: str, similarity: float) -> Found:
+    return Found(title, text, "documents", similarity)
+
+
+def test_several_close_targets_or_an_unresolved_reference_make_a_request_ambiguous() -> None:
+    close = [_found(*GRILL, 0.71), _found(*KITCHEN, 0.68), _found(*FILLER, 0.05)]
+    verdict = assess(QUESTION, close)
+    assert verdict.ambiguous
+    assert [f.title for f in verdict.candidates] == [GRILL[0], KITCHEN[0]]
+    assert "2016" in verdict.differences[_found(*KITCHEN, 0).line()]
+    assert "1998" in verdict.differences[_found(*GRILL, 0).line()]
+    clear = [_found(*KITCHEN, 0.74), _found(*GRILL, 0.41)]
+    assert not assess("Which Port Sallow restaurant serves mussels in cider?", clear).ambiguous
+    assert assess("Is it the one we talked about?", clear).ambiguous  # "the one", two found
+    assert not assess("Is it the one we talked about?", clear[:1]).ambiguous  # only one
+    assert unresolved_reference("what was that place Ana suggested") is not None
+    assert unresolved_reference("What colour is the screen?") is None
+
+
+def test_the_next_words_of_the_person_asked_are_the_reply_and_never_barge_in() -> None:
+    stage = DecisionStage()
+
+    async def flow() -> list[list[object]]:
+        asked = Request(
+            stream_id="s", media_time=1.0, request_id="r1", kind="question", text=QUESTION,
+            speaker="Ana", origin="spoken",
+        )  # fmt: skip
+        trigger = await stage.handle(asked)
+        back = Clarification(
+            stream_id="s", media_time=2.0, request_id="r1", question="Was it on a rooftop?",
+            speaker="Ana",
+        )  # fmt: skip
+        await stage.handle(back)
+        other = Utterance(
+            stream_id="s", media_time=3.0, utterance_id="u1", t0=2.5, t1=3.0,
+            text="Vigil, what time is it?", speaker="Ben",
+        )  # fmt: skip
+        said = Utterance(
+            stream_id="s", media_time=4.0, utterance_id="u2", t0=3.5, t1=4.0,
+            text="Yes, up on the roof.", speaker="Ana",
+        )  # fmt: skip
+        return [trigger, await stage.handle(other), await stage.handle(said)]
+
+    trigger, other, said = asyncio.run(flow())
+    assert trigger and not any(isinstance(i, Reply) for i in other)  # Ben is not the one asked
+    assert len(said) == 1 and isinstance(said[0], Reply)
+    assert said[0].request_id == "r1" and said[0].text == "Yes, up on the roof."
+    assert not stage.awaits_reply("s", "Ana")  # one reply per question
+
+
+def test_the_document_index_finds_by_words_and_by_meaning_and_survives_a_reopen(
+    tmp_path: Path,
+) -> None:
+    embedder = TextEmbedder()
+    index = DocumentIndex(tmp_path / "docs", embedder)
+    assert index.add([GRILL, KITCHEN, FILLER]) == 3
+    assert index.add([GRILL]) == 0  # already there
+    by_word = asyncio.run(index.search("cider", 2))
+    assert by_word[0].title == KITCHEN[0]
+    by_meaning = asyncio.run(index.search("a garden with a lake for a walk", 1))
+    assert by_meaning[0].title == FILLER[0]
+    reopened = DocumentIndex(tmp_path / "docs", embedder)
+    assert len(reopened) == 3
+    assert {f.title for f in asyncio.run(reopened.search(QUESTION, 2))} == {GRILL[0], KITCHEN[0]}
+
+
+def test_unreadable_documents_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x"}\n')
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:1"):
+        read_passages(bad)
+    binary = tmp_path / "photo.md"
+    binary.write_bytes(b"\xff\xd8\xff\xe0" * 10)
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_passages(binary)
+    with pytest.raises(ConfigError, match="cannot index"):
+        (tmp_path / "x.pdf").write_text("x")
+        read_passages(tmp_path / "x.pdf")
+
+
+def _encrypt(text: str, canary: str) -> str:
+    key = hashlib.sha256(canary.encode()).digest()
+    data = text.encode()
+    stream = (key * (len(data) // len(key) + 1))[: len(data)]
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, stream, strict=True))).decode()
+
+
+def test_interactcomp_rows_decrypt_in_memory_and_bad_rows_are_named(tmp_path: Path) -> None:
+    row = {"id": 7, "canary": "InteractComp"}
+    row |= {k: _encrypt(v, "InteractComp") for k, v in
+            {"domain": "films", "question": "Which film?", "answer": "Salt Lanterns",
+             "context": "Black and white."}.items()}  # fmt: skip
+    path = tmp_path / "ic.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps({"id": 8}) + "\n")
+    assert decrypt(row["answer"], "InteractComp") == "Salt Lanterns"
+    with pytest.raises(ConfigError, match=r"ic\.jsonl:2"):
+        load_interactcomp(path)
+    first = load_interactcomp(path, limit=1)[0]
+    assert (first.id, first.question, first.context) == ("7", "Which film?", "Black and white.")
+
+
+def test_an_answer_is_right_only_when_it_names_the_target_and_not_the_distractor() -> None:
+    case = Case("q", QUESTION, KITCHEN[0], "", distractor=GRILL[0])
+    assert names_match("It is Tidewater Kitchen.", case)
+    assert not names_match(GRILL[0], case)
+    assert not names_match("Tidewater Kitchen or The Tidewater Grill", case)
+
+
+# --- a live session ------------------------------------------------------------------------------
+
+WAIT = 120.0
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("documents") / "places.jsonl"
+    path.write_text("".join(json.dumps({"title": t, "text": x}) + "\n" for t, x in
+                            (GRILL, KITCHEN, FILLER)))  # fmt: skip
+    return path
+
+
+async def _session(
+    config_overrides: dict[str, object], model_paths: ModelPaths, folder: Path, documents: Path
+) -> StreamGraph:
+    config = load_config(
+        clarify={"documents": [str(documents)], "index_dir": str(folder), **config_overrides},
+        reaction={"prefill_interval": 0},
+    )
+    return await StreamGraph.start(
+        config, model_paths, stream_id=f"live-{new_id()}", source="live", paced=False
+    )
+
+
+async def _until(graph: StreamGraph, kind: type | tuple[type, ...], seen: list[object]) -> object:
+    """Read the hub (keeping every event in ``seen``) until an event of ``kind`` arrives."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        for event in await graph.hub.take.remote(timeout=0.5):
+            seen.append(event)
+            if isinstance(event, kind):
+                return event
+    raise AssertionError(f"nothing of {kind} within {WAIT} s: {seen}")
+
+
+async def _ask(graph: StreamGraph, text: str, at: float) -> None:
+    """A typed question at media second ``at``, and a frame at that second to answer it on."""
+    request = Request(
+        stream_id=graph.stream_id, media_time=at, request_id=new_id(), kind="question", text=text
+    )
+    await graph.decision.submit.remote([request])
+    frame = VideoFrame(
+        stream_id=graph.stream_id, media_time=at, image=np.full((240, 320, 3), 90, np.uint8)
+    )
+    await graph.perception.push.remote([frame])
+
+
+@pytest.mark.slow
+def test_a_typed_ambiguous_question_is_asked_back_and_then_answered_right(
+    ray_cluster: None, model_paths: ModelPaths, documents: Path, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[list[Clarification], Response, list[object]]:
+        graph = await _session({"ask_timeout": 60.0}, model_paths, tmp_path / "index", documents)
+        run = graph.perception.run.remote()
+        seen: list[object] = []
+        try:
+            await asyncio.sleep(1.0)  # the live source is open
+            await _ask(graph, QUESTION, 1.0)
+            asked: list[Clarification] = []
+            while True:
+                event = await _until(graph, (Clarification, Response), seen)
+                if isinstance(event, Response):
+                    return asked, event, seen
+                asked.append(event)  # type: ignore[arg-type]
+                reply = Request(
+                    stream_id=graph.stream_id, media_time=2.0, request_id=new_id(),
+                    kind="question", text="It was up on a rooftop terrace, a bit inland.",
+                )  # fmt: skip
+                await graph.decision.submit.remote([reply])
+        finally:
+            await graph.perception.finish.remote("test over")
+            await run
+            graph.stop()
+
+    asked, answer, seen = asyncio.run(scenario())
+    assert asked, "the agent answered without asking"
+    assert asked[0].speaker == "user" and asked[0].question.endswith("?")
+    assert any(isinstance(e, Reply) for e in seen)  # the typed reply went to the loop
+    assert KITCHEN[0] in answer.text and GRILL[0] not in answer.text, answer.text
+    assert answer.question == QUESTION
+
+
+@pytest.mark.slow
+def test_a_question_never_answered_times_out_and_the_agent_says_what_it_needs(
+    ray_cluster: None, model_paths: ModelPaths, documents: Path, tmp_path: Path
+) -> None:
+    async def scenario() -> Response:
+        graph = await _session({"ask_timeout": 2.0}, model_paths, tmp_path / "index", documents)
+        run = graph.perception.run.remote()
+        try:
+            await asyncio.sleep(1.0)
+            await _ask(graph, QUESTION, 1.0)
+            return await _until(graph, Response, [])  # type: ignore[return-value]
+        finally:
+            await graph.perception.finish.remote("test over")
+            await run
+            graph.stop()
+
+    answer = asyncio.run(scenario())
+    assert "did not guess" in answer.text
+    assert GRILL[0] in answer.text and KITCHEN[0] in answer.text  # what it could not tell apart
+    assert "1998" in answer.text or "2016" in answer.text  # the details that would
