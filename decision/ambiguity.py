@@ -37,24 +37,7 @@ _REFERENCES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d+")
-_COLOURS = frozenset(
-    [
-        "red",
-        "orange",
-        "yellow",
-        "green",
-        "blue",
-        "purple",
-        "pink",
-        "brown",
-        "black",
-        "white",
-        "grey",
-        "gray",
-        "silver",
-        "gold",
-    ]
-)
+_CLAUSE = re.compile(r"[^.;:!?,()]+")
 _COMMON = frozenset(
     [
         "the",
@@ -121,8 +104,8 @@ class AmbiguityOptions:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Whether to ask, why, and about what: the plausible targets, and the words that tell
-    each from the others."""
+    """Whether to ask, why, and about what: the plausible targets, and the phrases that tell
+    each from the others (keyed by :meth:`Found.line`)."""
 
     ambiguous: bool
     reason: str
@@ -141,22 +124,27 @@ def _key(found: Found) -> str:
     return found.line()
 
 
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.findall(text) if len(c.split()) >= 2]
+
+
 def distinguishing(
-    candidates: Sequence[Found], request: str, most: int = 4
+    candidates: Sequence[Found], request: str, most: int = 2
 ) -> dict[str, tuple[str, ...]]:
-    """For each candidate, words of its own that no other candidate has and the request does
-    not say: numbers, colours and names first, as those make closed questions."""
+    """For each candidate, the phrases of its text that tell it from the others: those that
+    hold most of the words no other candidate has and the request does not say ("out on the
+    old pier since 1998"). A closed question is made of such a phrase; the title is left
+    out, since the person does not remember the name."""
     said = {w.lower() for w in _WORD.findall(request)}
-    words = [
-        {w for w in _WORD.findall(f.line()) if w.lower() not in _COMMON and w.lower() not in said}
-        for f in candidates
-    ]
+    words = [{w.lower() for w in _WORD.findall(f.line())} - _COMMON - said for f in candidates]
     out: dict[str, tuple[str, ...]] = {}
     for i, found in enumerate(candidates):
-        others = {w.lower() for j, ws in enumerate(words) if j != i for w in ws}
-        own = [w for w in words[i] if w.lower() not in others]
-        own.sort(key=lambda w: (not w.isdigit(), w.lower() not in _COLOURS, not w[0].isupper(), w))
-        out[_key(found)] = tuple(own[:most])
+        own = words[i] - set().union(*(ws for j, ws in enumerate(words) if j != i))
+        scored = [
+            (len(own & {w.lower() for w in _WORD.findall(c)}), c) for c in _clauses(found.text)
+        ]
+        ranked = sorted((p for p in scored if p[0]), key=lambda p: (-p[0], len(p[1])))
+        out[_key(found)] = tuple(c for _, c in ranked[:most])
     return out
 
 

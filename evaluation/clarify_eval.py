@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 SPLITS = ("dev", "test")
+UNSURE_MARGIN = 0.5
+"""The simulated user says "I don't know" when its context moves the log-odds of yes against
+no by less than this."""
+UNKNOWING = "Nothing: you do not remember anything about it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,27 +124,34 @@ def names_match(answer: str, case: Case) -> bool:
 
 class SimulatedUser:
     """The person who asked, played by a model that knows only ``context``: it replies yes, no
-    or "I don't know", read from the likelihood of each reply's first word."""
+    or "I don't know", read from the log-odds of "yes" against "no" as the reply's first word,
+    measured against the same question asked of someone who knows nothing (a small model
+    leans to one reply whatever it knows; the difference is what the context adds)."""
 
     def __init__(self, backend: Backend, context: str) -> None:
         self.backend = backend
         self.context = context
 
     async def __call__(self, question: str) -> str:
-        prompt = load_prompt("simulated_user").format(context=self.context, question=question)
-        messages = [ChatMessage("user", prompt)]
+        asked = self._messages(self.context, question)
         if "first_token" not in self.backend.score_methods:
-            reply = "".join([p async for p in self.backend.stream(messages, max_tokens=6)])
+            reply = "".join([p async for p in self.backend.stream(asked, max_tokens=6)])
             return reply.strip().lower() or "i don't know"
-        big_yes, yes, big_no, no, big_i, i = await self.backend.score(
-            messages, ["Yes", "yes", "No", "no", "I", "i"]
+        lean = await self._yes_odds(asked) - await self._yes_odds(
+            self._messages(UNKNOWING, question)
         )
-        odds = {
-            "yes": np.logaddexp(big_yes, yes),
-            "no": np.logaddexp(big_no, no),
-            "i don't know": np.logaddexp(big_i, i),
-        }
-        return max(odds, key=odds.__getitem__)
+        if abs(lean) < UNSURE_MARGIN:
+            return "i don't know"
+        return "yes" if lean > 0 else "no"
+
+    @staticmethod
+    def _messages(context: str, question: str) -> list[ChatMessage]:
+        prompt = load_prompt("simulated_user").format(context=context, question=question)
+        return [ChatMessage("user", prompt)]
+
+    async def _yes_odds(self, messages: list[ChatMessage]) -> float:
+        big_yes, yes, big_no, no = await self.backend.score(messages, ["Yes", "yes", "No", "no"])
+        return float(np.logaddexp(big_yes, yes) - np.logaddexp(big_no, no))
 
 
 async def judged_same(backend: Backend, answer: str, truth: str, question: str) -> bool:
@@ -318,10 +329,18 @@ def local_searchers(
 
 
 async def run_local(
-    backend: Backend, split: str, modes: Sequence[Mode], out: Path, **kw: Any
+    backend: Backend,
+    split: str,
+    modes: Sequence[Mode],
+    out: Path,
+    *,
+    limit: int | None = None,
+    **kw: Any,
 ) -> dict[str, Any]:
-    """The project's own set: documents indexed under ``out``, sessions as memory."""
+    """The project's own set (its first ``limit`` cases): documents indexed under ``out``,
+    sessions as memory."""
     cases, documents, sessions = load_clarify_set(split)
+    cases = cases[:limit]
     embedder = TextEmbedder()
     index = DocumentIndex(out / "index", embedder)
     index.add(documents)

@@ -156,9 +156,7 @@ def instructions(
 
 @eval_app.command("clarify")
 def clarify(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path(
-        "eval-clarify"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("eval-clarify"),
     interactcomp: Annotated[
         Path | None,
         typer.Option(
@@ -201,7 +199,14 @@ def clarify(
         await backend.start()
         try:
             if interactcomp is None:
-                return await run_local(backend, split, chosen, out, max_rounds=max_rounds)  # type: ignore[arg-type]
+                return await run_local(
+                    backend,
+                    split,
+                    chosen,  # type: ignore[arg-type]
+                    out,
+                    limit=limit,
+                    max_rounds=max_rounds,
+                )
             return await run_interactcomp(
                 backend,
                 interactcomp,

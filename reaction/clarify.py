@@ -23,6 +23,7 @@ Every round is kept (:class:`Step`) for the log and the evaluation report.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -65,6 +66,9 @@ Asker = Callable[[str], Awaitable[str | None]]
 REPLY_WEIGHT = 3.0
 """How much a candidate gains (loses) per word of an answered question it shares, when the
 reply was yes (no): a direct reply about a detail outweighs the model's lean."""
+DECIDED = 1.0
+"""How far ahead of the next one the replies must put a candidate for the loop to stop asking
+(a "yes" to a question made of one candidate's detail puts it about 2 ahead)."""
 CONTEXT_WEIGHT = 4.0
 """How much a candidate gains per share of the given context's words it holds."""
 _LETTERS = "ABCDEFGH"
@@ -253,11 +257,13 @@ class ClarifyAgent:
         can_ask = o.ask and asker is not None and len(asks) < o.max_asks
         if can_ask and len(asks) < o.min_asks:
             return ["ask"]
-        searches = sum(s.action == "search" for s in steps)
-        allowed = ["search"] if o.search and self.searchers and searches < 2 else []
+        settled = any(s.result in ("yes", "no") or _told(s.reply) for s in asks)
+        if settled and _decided(verdict.candidates, steps):
+            return ["answer"]
+        searched = any(s.action == "search" for s in steps)
+        allowed = ["search"] if o.search and self.searchers and not searched else []
         if can_ask:
             allowed.append("ask")
-        settled = any(s.result in ("yes", "no") or _told(s.reply) for s in asks)
         if not (verdict.ambiguous and can_ask and not settled):
             allowed.append("answer")
         return allowed
@@ -316,22 +322,31 @@ class ClarifyAgent:
         lines = []
         for letter, found in zip(_LETTERS, shown, strict=False):
             differs = verdict.differences.get(found.line(), ())
-            extra = f" (only this one: {', '.join(differs)})" if differs else ""
+            extra = f" (only this one: {'; '.join(differs)})" if differs else ""
             lines.append(f"{letter}. {found.line()}{extra}")
         return "\n".join(lines)
 
     def _question(self, text: str, steps: list[Step], verdict: Verdict) -> str:
-        """The model's question, or one made from a distinguishing detail when it wrote none
-        or one already asked."""
+        """The model's question when it asks about a detail that tells candidates apart;
+        else one made of such a detail. A small model often asks for the name ("was it X or
+        Y?"), which the person does not remember, or about what every candidate shares."""
+        asked = {s.text.lower()[:60] for s in steps if s.action == "ask"}
         question = text.strip().rstrip(".")
-        asked = {s.text.lower() for s in steps if s.action == "ask"}
-        if question and question.lower().rstrip("?") + "?" not in asked:
-            return question if question.endswith("?") else question + "?"
-        for details in verdict.differences.values():
-            for detail in details:
-                made = f"Does it have to do with {detail}?"
-                if made.lower() not in asked:
-                    return made
+        question = question if not question or question.endswith("?") else question + "?"
+        titles = [f.title.lower() for f in verdict.candidates if f.names and f.title]
+        details = [d for ds in verdict.differences.values() for d in ds]
+        if (
+            question
+            and question.lower()[:60] not in asked
+            and not any(t.removeprefix("the ") in question.lower() for t in titles)
+            and any(keyword_overlap(d, question) >= 0.5 for d in details)
+        ):
+            return question
+        rounds = itertools.zip_longest(*verdict.differences.values())  # A's first, B's first...
+        for detail in (d for row in rounds for d in row if d):
+            made = f"Is it the one with this detail: {detail}?"
+            if made.lower()[:60] not in asked:
+                return made
         return "Can you tell me one more detail about it?"
 
     async def _answer(
@@ -391,7 +406,7 @@ class ClarifyAgent:
         for found in verdict.candidates:
             details = verdict.differences.get(found.line(), ())
             parts.append(
-                f"{found.title or found.text}" + (f" ({', '.join(details)})" if details else "")
+                f"{found.title or found.text}" + (f" ({'; '.join(details)})" if details else "")
             )
         return (
             "I got no reply, so I did not guess. It could be "
@@ -416,6 +431,14 @@ def _evidence(found: Found, steps: list[Step], context: str) -> float:
             score += REPLY_WEIGHT * shared * (1 if step.result == "yes" else -1)
         told.append(_told(step.reply))
     return score + sum(CONTEXT_WEIGHT * keyword_overlap(t, found.line()) for t in told if t)
+
+
+def _decided(candidates: Sequence[Found], steps: list[Step]) -> bool:
+    """Whether the replies so far single out one candidate (by ``DECIDED`` or more)."""
+    if len(candidates) < 2:
+        return True
+    backed = sorted((_evidence(found, steps, "") for found in candidates), reverse=True)
+    return backed[0] - backed[1] >= DECIDED
 
 
 def _told(reply: str) -> str:

@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from vigil.items import (
+    Clarification,
     Clip,
     EndOfStream,
     Interrupt,
     Item,
     Notice,
     Observation,
+    Reply,
     Request,
     Response,
     ResponseDelta,
@@ -92,6 +94,13 @@ class EventPrinter:
                 self.console.print(escape(item.text), end="")
             case Response():
                 self._answer(item)
+            case Clarification():
+                self._line(f"{_when(item)} [green]vigil?[/green] {escape(item.question)}")
+            case Reply():
+                self._line(
+                    f"{_when(item)} [magenta]reply[/magenta]  {escape(item.speaker)}: "
+                    f"{escape(item.text)}"
+                )
             case Notice():
                 self._line(f"{_when(item)} [dim]note[/dim]   {escape(item.text)}")
             case Interrupt():

@@ -23,6 +23,7 @@ from decision import DecisionStage
 from decision.ambiguity import assess, unresolved_reference
 from evaluation.clarify_eval import Case, names_match
 from evaluation.interactcomp import decrypt, load_interactcomp
+from evaluation.voices import say
 from memory.embeddings import TextEmbedder
 from reaction.documents import DocumentIndex, read_passages
 from runtime.config import load_config
@@ -30,6 +31,7 @@ from runtime.graph import StreamGraph
 from runtime.stages import ModelPaths
 from vigil.errors import ConfigError
 from vigil.items import (
+    AudioChunk,
     Clarification,
     Reply,
     Request,
@@ -195,7 +197,12 @@ async def _until(graph: StreamGraph, kind: type | tuple[type, ...], seen: list[o
             seen.append(event)
             if isinstance(event, kind):
                 return event
-    raise AssertionError(f"nothing of {kind} within {WAIT} s: {seen}")
+    said = [
+        (type(e).__name__, getattr(e, "text", getattr(e, "question", getattr(e, "message", ""))))
+        for e in seen
+        if not isinstance(e, (VideoFrame, AudioChunk))
+    ]
+    raise AssertionError(f"nothing of {kind} within {WAIT} s: {said}")
 
 
 async def _ask(graph: StreamGraph, text: str, at: float) -> None:
@@ -265,3 +272,83 @@ def test_a_question_never_answered_times_out_and_the_agent_says_what_it_needs(
     assert "did not guess" in answer.text
     assert GRILL[0] in answer.text and KITCHEN[0] in answer.text  # what it could not tell apart
     assert "1998" in answer.text or "2016" in answer.text  # the details that would
+
+
+class _Feed:
+    """Feeds a live stream in real time: a grey frame every half second and 16 kHz audio in
+    0.1 s chunks, silence unless something was given to say."""
+
+    STEP = 0.1
+
+    def __init__(self, graph: StreamGraph) -> None:
+        self.graph = graph
+        self.media_time = 0.0
+        self._pending: list[np.ndarray] = []
+        self._stop = asyncio.Event()
+
+    def say(self, samples: np.ndarray) -> None:
+        step = int(16_000 * self.STEP)
+        padded = np.concatenate([samples, np.zeros(step - len(samples) % step, np.float32)])
+        self._pending.extend(padded.reshape(-1, step))
+
+    async def run(self) -> None:
+        step = int(16_000 * self.STEP)
+        while not self._stop.is_set():
+            chunk = self._pending.pop(0) if self._pending else np.zeros(step, np.float32)
+            items: list[object] = [
+                AudioChunk(
+                    stream_id=self.graph.stream_id, media_time=self.media_time,
+                    samples=chunk.reshape(-1, 1), sample_rate=16_000,
+                )
+            ]  # fmt: skip
+            if round(self.media_time / self.STEP) % 5 == 0:
+                items.append(
+                    VideoFrame(
+                        stream_id=self.graph.stream_id, media_time=self.media_time,
+                        image=np.full((240, 320, 3), 90, np.uint8),
+                    )
+                )  # fmt: skip
+            await self.graph.perception.push.remote(items)
+            self.media_time += self.STEP
+            await asyncio.sleep(self.STEP)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@pytest.mark.slow
+def test_a_spoken_ambiguous_question_is_asked_back_and_the_same_voice_replies(
+    ray_cluster: None, model_paths: ModelPaths, documents: Path, tmp_path: Path
+) -> None:
+    voice = "piper:joe"
+    question = say("Vigil, what was the name of that Tidewater seafood place?", voice)
+    reply = say("Yes. It was up on a rooftop terrace, a bit inland.", voice)
+
+    async def scenario() -> tuple[list[object], Response]:
+        graph = await _session({"ask_timeout": 90.0}, model_paths, tmp_path / "index", documents)
+        run = graph.perception.run.remote()
+        feed = _Feed(graph)
+        feeding = asyncio.create_task(feed.run())
+        seen: list[object] = []
+        try:
+            await asyncio.sleep(1.0)
+            feed.say(question)
+            while True:
+                event = await _until(graph, (Clarification, Response), seen)
+                if isinstance(event, Response):
+                    return seen, event
+                feed.say(reply)
+        finally:
+            feed.stop()
+            await feeding
+            await graph.perception.finish.remote("test over")
+            await run
+            graph.stop()
+
+    seen, answer = asyncio.run(scenario())
+    asked = [e for e in seen if isinstance(e, Clarification)]
+    replies = [e for e in seen if isinstance(e, Reply)]
+    assert asked and replies, [type(e).__name__ for e in seen]
+    assert replies[0].speaker == asked[0].speaker  # the voice that asked is the one that replied
+    assert "rooftop" in replies[0].text.lower()
+    assert KITCHEN[0] in answer.text and GRILL[0] not in answer.text, answer.text
