@@ -15,6 +15,8 @@ schema listing only the actions allowed this round:
   reply weighs in through the words its question shares with each candidate ("Did it open
   in 2015?" yes: the candidate that says 2015 gains). A small model writes a usable question
   and picks a letter well; it writes names and reads yes/no chains poorly;
+- a ``search`` adds what it finds to what the prompt shows; the candidates chosen among stay
+  those the request's own search found plausible;
 - a question the person never answers ends the loop: the agent says what it would need rather
   than guess.
 
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from decision.ambiguity import AmbiguityOptions, Verdict, assess
+from memory.embeddings import TextEmbedder
 from reaction.backends.base import Backend, ChatMessage
 from reaction.context import load_prompt
 from reaction.search import Searcher, keyword_overlap, search_all
@@ -112,12 +115,13 @@ class ClarifyOptions:
 class LiveClarify:
     """The loop in a running session: its ``options``, how long a question waits for its
     reply, whether typed questions may be asked back (not where they are scripted and nobody
-    can reply), and what to search besides the session's memory (built where it runs)."""
+    can reply), and what to search besides the session's memory (built where it runs, given the
+    embedder that memory search uses too, so that one model serves both)."""
 
     options: ClarifyOptions
     ask_timeout: float = 60.0
     typed: bool = True
-    searchers: Callable[[], list[Searcher]] = list
+    searchers: Callable[[TextEmbedder], list[Searcher]] = lambda _: []
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,8 +439,8 @@ def _evidence(found: Found, steps: list[Step], context: str) -> float:
 
 def _decided(candidates: Sequence[Found], steps: list[Step]) -> bool:
     """Whether the replies so far single out one candidate (by ``DECIDED`` or more)."""
-    if len(candidates) < 2:
-        return True
+    if len(candidates) < 2:  # none: nothing to weigh replies against, the model decides
+        return len(candidates) == 1
     backed = sorted((_evidence(found, steps, "") for found in candidates), reverse=True)
     return backed[0] - backed[1] >= DECIDED
 

@@ -21,6 +21,7 @@ from decision import (
     WatchPolicy,
 )
 from decision.ambiguity import AmbiguityOptions
+from memory.embeddings import TextEmbedder
 from perception.asr import Transcriber
 from perception.audio import AudioOptions, AudioPerception
 from perception.clips import ClipOptions, ClipSegmenter
@@ -210,16 +211,15 @@ def build_sinks(config: VigilConfig) -> list[Sink]:
     return sinks
 
 
-def build_searchers(config: VigilConfig) -> list[Searcher]:
+def build_searchers(config: VigilConfig, embedder: TextEmbedder | None = None) -> list[Searcher]:
     """What the clarify loop searches besides the session's memory: the document index (with
     ``clarify.documents`` added to it) when it holds any, and a web search API when one is
     configured."""
-    from memory.embeddings import TextEmbedder
     from reaction.documents import DocumentIndex
     from reaction.search import WebSearch
 
     options = config.clarify
-    embedder = TextEmbedder()
+    embedder = embedder or TextEmbedder()
     root = options.index_dir or cache_dir() / "docs"
     index = DocumentIndex(root, embedder)
     index.add_files(options.documents)

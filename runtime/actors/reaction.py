@@ -93,8 +93,9 @@ class ReactionActor:
         stage, sinks, clarify = self._factories
         self._stage, self._sinks = stage(), sinks()
         self._clarify = clarify() if clarify is not None else None
-        if self._clarify is not None:
-            self._searchers = self._clarify.searchers()
+        if self._clarify is not None:  # the embedder loads at the first search, not here
+            self._text_embedder = TextEmbedder()
+            self._searchers = self._clarify.searchers(self._text_embedder)
         self._queue = AnswerQueue(self._answer, workers=self._stage.backend.concurrency)
         await self._stage.start()
         await asyncio.gather(*(sink.start() for sink in self._sinks))
@@ -254,13 +255,9 @@ class ReactionActor:
         async def lines() -> list[tuple[str, str]]:
             return said
 
-        memory = MemorySearch(lines, self._embedder())
+        assert self._text_embedder is not None
+        memory = MemorySearch(lines, self._text_embedder)
         return ClarifyAgent(self._stage.backend, [memory, *self._searchers], live.options)
-
-    def _embedder(self) -> TextEmbedder:
-        if self._text_embedder is None:
-            self._text_embedder = TextEmbedder()
-        return self._text_embedder
 
     def _asker(self, trigger: Trigger) -> Callable[[str], Awaitable[str | None]]:
         """Puts a question to the person who asked ``trigger``; their reply, or None."""
