@@ -23,7 +23,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -52,6 +52,7 @@ __all__ = [
     "records_of",
     "run_interactcomp",
     "run_local",
+    "same_name",
     "summarise",
 ]
 
@@ -154,13 +155,20 @@ class SimulatedUser:
         return float(np.logaddexp(big_yes, yes) - np.logaddexp(big_no, no))
 
 
+def same_name(answer: str, truth: str) -> bool:
+    """Whether ``answer`` names ``truth`` outright: all its words, in order ("It is Salt
+    Lanterns (2019)" names "Salt Lanterns"; "Salt" does not)."""
+    a, t = _norm(answer), _norm(truth)
+    return bool(a and t) and f" {t} " in f" {a} "
+
+
 async def judged_same(backend: Backend, answer: str, truth: str, question: str) -> bool:
     """InteractComp's rule: does ``answer`` name the same entity as ``truth``? An exact match
-    (either containing the other) is; otherwise the model judges, yes or no."""
-    a, t = _norm(answer), _norm(truth)
-    if not a:
+    (:func:`same_name`) does; otherwise the model judges, yes or no. A 1.5B judge says yes
+    too readily, so reports give the exact matches beside (``exact_accuracy``)."""
+    if not _norm(answer):
         return False
-    if f" {t} " in f" {a} " or f" {a} " in f" {t} ":
+    if same_name(answer, truth):
         return True
     prompt = (
         f"Question: {question}\nCorrect answer: {truth}\nGiven answer: {answer}\n"
@@ -199,6 +207,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         modes[mode] = {
             "n": len(rows),
             "accuracy": 100 * sum(r["right"] for r in rows) / len(rows),
+            "exact_accuracy": 100 * sum(r.get("exact", r["right"]) for r in rows) / len(rows),
             "interaction_rate": 100 * sum(r["asks"] for r in rows) / rounds if rounds else 0.0,
             "asked_items": 100 * sum(r["asks"] > 0 for r in rows) / len(rows),
             "rounds": rounds / len(rows),
@@ -216,7 +225,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return modes
 
 
-Grade = Callable[[Case, Outcome], Any]
+Grade = Callable[[Case, Outcome], Awaitable[tuple[bool, bool]]]
+"""Whether an outcome is right, and whether it is right by an exact match of names."""
 
 
 async def evaluate_clarify(
@@ -247,13 +257,14 @@ async def evaluate_clarify(
                     asker=SimulatedUser(backend, case.context) if options.ask else None,
                     context=case.context if mode == "full_with_context" else "",
                 )
-                right = bool(await grade(case, outcome))
+                right, exact = await grade(case, outcome)
                 records.append(
                     {
                         "mode": mode,
                         "id": case.id,
                         "ambiguous": case.ambiguous,
                         "right": right,
+                        "exact": exact,
                         "answer": outcome.text,
                         "confidence": outcome.confidence,
                         "asks": outcome.asks,
@@ -289,7 +300,15 @@ def _page(report: dict[str, Any], out: Path) -> None:
     ax[1].set_yticks([])
     fig.suptitle(f"{report['label']}: {report['n_items']} items")
     plot = save_figure(fig, out / "modes.png")
-    keys = ("n", "accuracy", "interaction_rate", "rounds", "calibration_error", "seconds_per_item")
+    keys = (
+        "n",
+        "accuracy",
+        "exact_accuracy",
+        "interaction_rate",
+        "rounds",
+        "calibration_error",
+        "seconds_per_item",
+    )
     head = "".join(f"<th>{k}</th>" for k in ("mode", *keys))
     rows = "".join(
         f"<tr><td>{html.escape(m)}</td>"
@@ -345,8 +364,9 @@ async def run_local(
     index = DocumentIndex(out / "index", embedder)
     index.add(documents)
 
-    async def grade(case: Case, outcome: Outcome) -> bool:
-        return names_match(outcome.answer, case)
+    async def grade(case: Case, outcome: Outcome) -> tuple[bool, bool]:
+        right = names_match(outcome.answer, case)
+        return right, right
 
     report = await evaluate_clarify(
         backend,
@@ -377,8 +397,11 @@ async def run_interactcomp(
         for item in load_interactcomp(path, limit)
     ]
 
-    async def grade(case: Case, outcome: Outcome) -> bool:
-        return await judged_same(backend, outcome.answer, case.answer, case.question)
+    async def grade(case: Case, outcome: Outcome) -> tuple[bool, bool]:
+        exact = same_name(outcome.answer, case.answer)
+        return exact or await judged_same(
+            backend, outcome.answer, case.answer, case.question
+        ), exact
 
     return await evaluate_clarify(
         backend,

@@ -221,12 +221,14 @@ def clarify(
 
     report = asyncio.run(main())
     table = Table(title=report["label"])
-    for column in ("mode", "accuracy %", "n", "asks %", "rounds", "calib. err.", "s/item"):
+    columns = ("mode", "accuracy %", "exact %", "n", "asks %", "rounds", "calib. err.", "s/item")
+    for column in columns:
         table.add_column(column)
     for mode, row in report["modes"].items():
         table.add_row(
             mode,
             f"{row['accuracy']:.1f}",
+            f"{row['exact_accuracy']:.1f}",
             str(row["n"]),
             f"{row['interaction_rate']:.1f}",
             f"{row['rounds']:.2f}",

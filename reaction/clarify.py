@@ -313,7 +313,8 @@ class ClarifyAgent:
             action, text = str(data["action"]), str(data.get("text", "")).strip()
             confidence = int(data.get("confidence", 50))
         except (ValueError, KeyError, TypeError):
-            log.warning("the model's action is not JSON: %r", raw)
+            # not the text itself: it may quote a benchmark question that must not be printed
+            log.warning("the model's action is not JSON (%d characters)", len(raw))
             action, text, confidence = allowed[-1], "", 50
         if action not in allowed:  # a server that ignores the schema
             action = allowed[-1]

@@ -21,7 +21,7 @@ import pytest
 
 from decision import DecisionStage
 from decision.ambiguity import assess, unresolved_reference
-from evaluation.clarify_eval import Case, names_match
+from evaluation.clarify_eval import Case, names_match, same_name
 from evaluation.interactcomp import decrypt, load_interactcomp
 from evaluation.voices import say
 from memory.embeddings import TextEmbedder
@@ -163,6 +163,8 @@ def test_an_answer_is_right_only_when_it_names_the_target_and_not_the_distractor
     assert names_match("It is Tidewater Kitchen.", case)
     assert not names_match(GRILL[0], case)
     assert not names_match("Tidewater Kitchen or The Tidewater Grill", case)
+    assert same_name("I think it is Salt Lanterns (2019).", "Salt Lanterns")
+    assert not same_name("Salt", "Salt Lanterns") and not same_name("", "Salt Lanterns")
 
 
 # --- a live session ------------------------------------------------------------------------------
