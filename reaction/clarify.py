@@ -82,7 +82,9 @@ class ClarifyOptions:
     """``max_rounds``: rounds at most, the last one an answer; ``min_asks`` / ``max_asks``:
     closed questions at least (forced mode) and at most; ``search`` / ``ask``: whether those
     actions exist; ``results``: passages kept per search; ``look_first``: search the request
-    itself before the first round; ``max_tokens``: per action."""
+    itself before the first round; ``max_tokens``: per action (room for 160 characters of text
+    and the JSON around them: cut short, an action is not JSON and the loop falls back to the
+    last action allowed)."""
 
     max_rounds: int = 10
     min_asks: int = 0
@@ -91,7 +93,7 @@ class ClarifyOptions:
     ask: bool = True
     results: int = 5
     look_first: bool = True
-    max_tokens: int = 64
+    max_tokens: int = 96
     ambiguity: AmbiguityOptions = field(default_factory=AmbiguityOptions)
 
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 
 from decision import DecisionStage
 from vigil.instructions import WatchSpec
-from vigil.items import Interrupt, Item, Reply, Request, Trigger, Understood
+from vigil.items import Interrupt, Item, Reply, Request, Trigger, Understood, new_id
 
 __all__ = ["DecisionActor", "ReactionUnderstander"]
 
@@ -75,8 +75,21 @@ class DecisionActor:
                 await self._memory.add_many.remote([item])
                 await self._hub.put.remote([item])
             case Reply():
-                await self._reaction.reply.remote(item)
-                await self._hub.put.remote([item])
+                if await self._reaction.reply.remote(item):
+                    await self._hub.put.remote([item])
+                    return
+                # the loop that asked is gone (its answer failed): the words stand on their own
+                request = Request(
+                    stream_id=item.stream_id,
+                    media_time=item.media_time,
+                    request_id=new_id(),
+                    kind="question",
+                    text=item.text,
+                    speaker=item.speaker,
+                )
+                await self._route(request)
+                for out in await self._stage.handle(request):
+                    await self._route(out)
             case Understood():
                 await self._hub.put.remote([item])
 
