@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from vigil.passages import Found
+from vigil.passages import STOP_WORDS, Found
 
 __all__ = ["AmbiguityOptions", "Verdict", "assess", "distinguishing", "unresolved_reference"]
 
@@ -38,57 +38,6 @@ _REFERENCES = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d+")
 _CLAUSE = re.compile(r"[^.;:!?,()]+")
-_COMMON = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "is",
-        "was",
-        "are",
-        "were",
-        "it",
-        "its",
-        "this",
-        "that",
-        "from",
-        "as",
-        "has",
-        "have",
-        "had",
-        "be",
-        "been",
-        "its",
-        "their",
-        "his",
-        "her",
-        "they",
-        "he",
-        "she",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "known",
-        "also",
-        "most",
-        "best",
-        "well",
-        "there",
-        "one",
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,7 +85,7 @@ def distinguishing(
     old pier since 1998"). A closed question is made of such a phrase; the title is left
     out, since the person does not remember the name."""
     said = {w.lower() for w in _WORD.findall(request)}
-    words = [{w.lower() for w in _WORD.findall(f.line())} - _COMMON - said for f in candidates]
+    words = [{w.lower() for w in _WORD.findall(f.line())} - STOP_WORDS - said for f in candidates]
     out: dict[str, tuple[str, ...]] = {}
     for i, found in enumerate(candidates):
         own = words[i] - set().union(*(ws for j, ws in enumerate(words) if j != i))

@@ -24,7 +24,7 @@ import numpy as np
 
 from memory.embeddings import TextEmbedder
 from vigil.errors import BackendError
-from vigil.passages import Found
+from vigil.passages import STOP_WORDS, Found
 
 log = logging.getLogger(__name__)
 
@@ -48,54 +48,6 @@ class Searcher(Protocol):
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "and",
-        "or",
-        "is",
-        "was",
-        "are",
-        "were",
-        "be",
-        "it",
-        "its",
-        "that",
-        "this",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "do",
-        "did",
-        "does",
-        "i",
-        "we",
-        "you",
-        "he",
-        "she",
-        "they",
-        "me",
-        "my",
-        "our",
-        "your",
-        "one",
-        "from",
-        "as",
-        "about",
-    ]
-)
 
 
 async def search_all(searchers: Sequence[Searcher], query: str, limit: int) -> list[Found]:
@@ -115,7 +67,7 @@ async def search_all(searchers: Sequence[Searcher], query: str, limit: int) -> l
 
 def keyword_overlap(query: str, text: str) -> float:
     """The share of the query's content words found in ``text`` (plurals forgiven)."""
-    wanted = {w for w in _WORD.findall(query.lower()) if w not in _STOP}
+    wanted = {w for w in _WORD.findall(query.lower()) if w not in STOP_WORDS}
     if not wanted:
         return 0.0
     have = set(_WORD.findall(text.lower()))

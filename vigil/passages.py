@@ -5,7 +5,74 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Found"]
+__all__ = ["STOP_WORDS", "Found"]
+
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "also",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "best",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "known",
+        "me",
+        "most",
+        "my",
+        "of",
+        "on",
+        "one",
+        "or",
+        "our",
+        "she",
+        "that",
+        "the",
+        "their",
+        "there",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "well",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "with",
+        "you",
+        "your",
+    ]
+)
+"""Words that say nothing about which thing is meant: left out when passages and questions
+are compared word by word (by the ambiguity check and by the clarify loop's searches)."""
 
 
 @dataclass(frozen=True, slots=True)
