@@ -1,7 +1,9 @@
 """What a finished utterance asks of the agent: a question, a standing instruction, or nothing.
 
 Spoken requests reach the decision stage as plain transcripts. Whisper punctuates, so a
-question mark is a strong cue; an interrogative opening covers transcripts without one.
+question mark is a strong cue; an interrogative opening covers transcripts without one. A
+sentence that opens by calling the agent by name is a request even when its first word was
+misheard ("Vigil, but was the name of that place."): the person wants an answer.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _INTERROGATIVE = re.compile(
     r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b",
     re.IGNORECASE,
 )
+_CALLS_AGENT = re.compile(r"^\s*(?:hey|hi|ok|okay)?[\s,]*vigil\s*[,!:]", re.IGNORECASE)
 
 
 def classify(text: str) -> UtteranceIntent:
@@ -32,6 +35,6 @@ def classify(text: str) -> UtteranceIntent:
     if _INSTRUCTION.search(text):
         return "instruction"
     stripped = text.strip()
-    if stripped.endswith("?") or _INTERROGATIVE.search(stripped):
+    if stripped.endswith("?") or _INTERROGATIVE.search(stripped) or _CALLS_AGENT.search(stripped):
         return "question"
     return "statement"

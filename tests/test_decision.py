@@ -56,6 +56,9 @@ def triggers(items: list) -> list[Trigger]:
         ("Please let me know if a face appears", "instruction"),
         ("Vigil, alert me when the text EXIT shows", "instruction"),
         ("I like this street.", "statement"),
+        ("Vigil, but was the name of that place.", "question"),
+        ("Hey Vigil: the red car, whose is it", "question"),
+        ("I told Vigil, the red one.", "statement"),
     ],
 )
 def test_classify(text: str, intent: str) -> None:
