@@ -71,6 +71,7 @@ def load_record(events: Path) -> tuple[list[Observation], list[Utterance]]:
                     frame_index=event["frame_index"], people=event["people"],
                     faces=event["faces"], text=tuple(event["text"]),
                     text_sizes=tuple(event.get("text_sizes", ())),
+                    text_backdrops=tuple(event.get("text_backdrops", ())),
                     colours=tuple(event["colours"]), motion=event["motion"],
                     scene_change=event["scene_change"], description=event["description"],
                 )

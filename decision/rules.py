@@ -12,7 +12,10 @@ requests rather than a list of known sentences:
 3. how clauses **combine**: "or"/"either" gives any, otherwise all.
 
 When nothing matches, it returns None and the instruction goes to the language-model compiler
-(``reaction.instructions``); the decision stage never drops it.
+(``reaction.instructions``); the decision stage never drops it. A reading that leaves part of
+the instruction unexplained (a quoted or capitalised word in no clause and not the output, an
+"or" with one alternative, an output asked for and not found) goes to the model too
+(:func:`accounts_for`): patterns that read half an instruction must not be trusted with it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 
 from vigil.instructions import COLOURS, Clause, WatchSpec, normal_value
 
-__all__ = ["parse_instruction"]
+__all__ = ["accounts_for", "offers_alternatives", "parse_instruction", "requested_output"]
 
 _NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -45,7 +48,7 @@ _OUTPUT = re.compile(
     r"(?:output|print|emit|respond with|reply with|answer with))\s+"
     r"(?:the\s+(?:word|text|string|phrase|message)\s+|just\s+|only\s+|simply\s+)?"
     r"(?:[\"“‘«](?P<quoted>[^\"”’»]{1,60})[\"”’»]|'(?P<single>[^']{1,60})'|"
-    r"(?P<bare>(?-i:[A-Z][A-Z0-9-]{1,30}))\b|"
+    r"(?P<bare>(?-i:[A-Z][A-Z0-9-]{1,30}(?:\s+[A-Z][A-Z0-9-]{1,30})*))\b|"
     r"(?<!say )(?<!tell )(?P<word>[\w-]{1,30})\s*[.!]?\s*$)",
     re.IGNORECASE,
 )
@@ -314,5 +317,37 @@ def parse_instruction(instruction: str) -> WatchSpec | None:
         clauses.append(Clause(kind="motion"))
     if not clauses:
         return None
-    combine = "any" if len(clauses) > 1 and _EITHER.search(rest) else "all"
+    combine = "any" if len(clauses) > 1 and offers_alternatives(rest) else "all"
     return WatchSpec(clauses=tuple(clauses[:3]), combine=combine, output=output, source="rules")
+
+
+_CAPS = re.compile(r"(?-i:\b[A-Z][A-Z0-9-]+\b)")
+_NOT_WATCHED = frozenset({"I", "TV", "OK", "VIGIL", "ASAP", "PLS", "FYI", "BTW"})
+_ASKS_OUTPUT = re.compile(
+    r"\b(?:say|write|type|print|output|reply|respond|answer|shout|display|post)(?:\s+with)?"
+    r"\s+[\w'\"“‘-]+[\s.!]*$",
+    re.IGNORECASE,
+)
+
+
+def requested_output(instruction: str) -> str:
+    """The exact output ``instruction`` asks for ("say 'all gone'"), or ""."""
+    return _output(instruction)[0]
+
+
+def offers_alternatives(instruction: str) -> bool:
+    """Whether conditions are offered as alternatives ("X or Y", "either"), not "or more"."""
+    return _EITHER.search(instruction) is not None
+
+
+def accounts_for(instruction: str, spec: WatchSpec) -> bool:
+    """Whether ``spec`` explains the whole of ``instruction``: every quoted or capitalised word
+    is in a clause or the output, an "or" has its alternatives, a trailing "say X" its output."""
+    said = " ".join([*(c.value for c in spec.clauses), spec.output]).lower()
+    quoted = [a or b for a, b in _QUOTED.findall(instruction)]
+    capitals = [w for w in _CAPS.findall(instruction) if w not in _NOT_WATCHED]
+    if any(w.lower() not in said for w in (*quoted, *capitals)):
+        return False
+    if len(spec.clauses) == 1 and offers_alternatives(instruction):
+        return False
+    return bool(spec.output) or not _ASKS_OUTPUT.search(instruction)

@@ -123,8 +123,8 @@ def instructions(
         str,
         typer.Option(
             "--split",
-            help="dev (tuned on), heldout or fresh (never tuned on; fresh was written by "
-            "someone who had not seen the rules or the other splits).",
+            help="dev (tuned on), heldout, fresh or unseen (never tuned on; fresh and unseen "
+            "were written by people who had not seen the rules or the other splits).",
         ),
     ] = "heldout",
     understanding: Annotated[

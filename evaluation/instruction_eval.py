@@ -4,7 +4,9 @@
 :class:`~vigil.instructions.WatchSpec` it should be understood as: ``dev.jsonl`` (which the
 rules and prompts may be tuned on), ``heldout.jsonl`` (which they never are, though its misses
 have been read) and ``fresh.jsonl`` (written later by someone who had seen neither the rules
-nor the other splits, and whose lines nobody tuning has read). An
+nor the other splits, and whose lines nobody tuning has read) and ``unseen.jsonl`` (written
+by another such person, at the same time as the second half of ``dev.jsonl``, and likewise
+never read). An
 instruction is understood correctly when the spec the decision stage would watch has the same
 meaning (:meth:`WatchSpec.same_meaning`); an instruction that fits no clause is understood
 correctly when it is recognised as such (the model then checks it moment by moment).
@@ -36,7 +38,7 @@ __all__ = [
     "score_instructions",
 ]
 
-SPLITS = ("dev", "heldout", "fresh")
+SPLITS = ("dev", "heldout", "fresh", "unseen")
 
 
 @dataclass(frozen=True, slots=True)

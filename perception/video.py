@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from perception.backdrop import backdrop_shares
 from perception.describe import describe
 from perception.encoders.base import Box, FrameEncoder, FrameFeatures
 from perception.motion import MotionMeter, SceneChangeDetector, cosine_distance
@@ -106,6 +107,7 @@ class VideoPerception:
         self._ocr_idle.set()
         self._text: tuple[str, ...] = ()
         self._text_sizes: tuple[float, ...] = ()
+        self._text_backdrops: tuple[float, ...] = ()
         self._text_time: float | None = None
         self._scene_start = 0.0
         self._static = _StaticFilter(self.options.static_people_after, self.options.static_motion)
@@ -134,16 +136,17 @@ class VideoPerception:
         if cut:
             # Text read and people tracked before the cut belong to the old scene.
             self._scene_start = t
-            self._text, self._text_sizes = (), ()
+            self._text, self._text_sizes, self._text_backdrops = (), (), ()
             self._text_time = None
             self.tracker.reset()
         # An encoder that counts people without giving boxes cannot be tracked.
         people = self.tracker.update(t, boxes) if boxes is not None else features.people
         if self._text_time is not None and t - self._text_time > self.options.ocr_max_age:
-            self._text, self._text_sizes = (), ()
+            self._text, self._text_sizes, self._text_backdrops = (), (), ()
         self._maybe_request_ocr(t, frame.image, features.embedding, cut)
         text = self._text[: self.options.max_text_lines]
         sizes = self._text_sizes[: self.options.max_text_lines]
+        backdrops = self._text_backdrops[: self.options.max_text_lines]
         stamps = dict(frame.stamps)
         stamps["perception"] = time.time()
         return Observation(
@@ -155,6 +158,7 @@ class VideoPerception:
             faces=features.faces,
             text=text,
             text_sizes=sizes,
+            text_backdrops=backdrops,
             colours=features.colours,
             motion=motion,
             scene_change=cut,
@@ -229,6 +233,9 @@ class VideoPerception:
             self.ocr_busy = True
             try:
                 lines = await asyncio.to_thread(reader.read, image)
+                backdrops = await asyncio.to_thread(
+                    backdrop_shares, image, [line.box for line in lines]
+                )
             except Exception:  # a bad frame must not end the lane for the whole stream
                 self.ocr_errors += 1
                 _log.exception("OCR failed at media time %.2f", t)
@@ -244,6 +251,7 @@ class VideoPerception:
                 self._text_sizes = tuple(
                     round(line.box[3] / max(1, image.shape[0]), 3) for line in lines
                 )
+                self._text_backdrops = backdrops
                 self._text_time = t
 
 

@@ -8,7 +8,9 @@ is backed up:
 - voices: speakers, voices, or people who spoke, talked or said something: distinct speakers
   of the final utterances so far (an unidentified one counts once);
 - large texts: cards, boards, posters, placards, banners (things held up to be read): distinct
-  texts whose lines were read at least ``LARGE_TEXT`` of the frame's height;
+  texts whose lines were read at least ``LARGE_TEXT`` of the frame's height, on something that
+  covers less than ``FILLS_VIEW`` of the frame (a word on a slide or a panel that fills the view
+  is on a screen, not on a card);
 - texts: signs, words, texts, captions, labels: distinct texts of any size;
 - faces, then people: as many as are in view in the latest observation.
 
@@ -26,11 +28,16 @@ from difflib import SequenceMatcher
 from reaction.sightings import is_present, squash
 from vigil.items import Observation, Utterance
 
-__all__ = ["LARGE_TEXT", "count_support", "option_number"]
+__all__ = ["FILLS_VIEW", "LARGE_TEXT", "count_support", "option_number"]
 
 LARGE_TEXT = 0.06
 """A text line at least this share of the frame's height counts as large (a card held up reads
 about a tenth of it, a plate in a corner a twentieth)."""
+
+FILLS_VIEW = 0.4
+"""What a text is written on fills the view (a slide, a panel, a screen) when it covers at
+least this share of the frame; a card held up covers a sixth or so (see
+:mod:`perception.backdrop`)."""
 
 _HOW_MANY = re.compile(r"\b(?:how many|number of|count|tally)\b", re.IGNORECASE)
 _SINCE = re.compile(
@@ -85,15 +92,19 @@ def _distinct(texts: Sequence[str]) -> int:
     return len(kept)
 
 
+def _fills_view(backdrops: Sequence[float], index: int) -> bool:
+    return index < len(backdrops) and backdrops[index] >= FILLS_VIEW
+
+
 def _texts(seen: Sequence[Observation], *, large: bool, present: bool) -> int | None:
     frames = seen[-1:] if present else seen
     read: list[str] = []
     for observation in frames:
-        sizes = observation.text_sizes
+        sizes, backdrops = observation.text_sizes, observation.text_backdrops
         if large and len(sizes) != len(observation.text):
             return None  # sizes not measured: no count to offer
         for index, text in enumerate(observation.text):
-            if not large or sizes[index] >= LARGE_TEXT:
+            if not large or (sizes[index] >= LARGE_TEXT and not _fills_view(backdrops, index)):
                 read.append(text)
     return _distinct(read)
 

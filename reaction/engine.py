@@ -46,6 +46,7 @@ from reaction.context import (
 from reaction.counting import count_support
 from reaction.instructions import check_messages, compile_instruction, says_yes
 from reaction.sightings import temporal_support
+from reaction.time_reference import read_reference
 from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 from vigil.passages import Found
@@ -377,10 +378,12 @@ class ReactionStage:
         if weight:
             notes = recorded(math.inf, observations=seen, utterances=heard)
             now = now_line(seen) if seen else ""
-            backed = [support(option, choices.stem, notes, now) for option in choices.options]
+            stem, options = choices.stem, choices.options
+            backed = [support(option, stem, notes, now) for option in options]
+            relation = await read_reference(self.backend, stem, options, seen, heard)
             for measured in (
-                temporal_support(choices.stem, choices.options, seen, heard),
-                count_support(choices.stem, choices.options, seen, heard),
+                temporal_support(relation, options, seen, heard),
+                count_support(stem, options, seen, heard),
             ):
                 if measured is not None:
                     measured = [MEASURED_WEIGHT * m for m in measured]

@@ -77,6 +77,19 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
         "Tell me when someone waves at the camera",
         '[{"kind": "other", "value": "someone waves at the camera", "count": 0}], "all", ""',
     ),
+    (
+        "drop me a line when anyone brings up lunch",
+        '[{"kind": "speech_mentions", "value": "lunch", "count": 0}], "all", ""',
+    ),
+    (
+        "If a question is asked or somebody says stop, reply with HOLD ON",
+        '[{"kind": "question_asked", "value": "", "count": 0}, '
+        '{"kind": "speech_mentions", "value": "stop", "count": 0}], "any", "HOLD ON"',
+    ),
+    (
+        "once the hall is completely empty type nobody home",
+        '[{"kind": "people_at_most", "value": "", "count": 0}], "all", "nobody home"',
+    ),
 )
 """Worked examples (instruction, conditions / combine / output), written to cover every kind
 once; none is taken from an evaluation set."""

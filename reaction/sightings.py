@@ -26,6 +26,7 @@ from vigil.items import Observation, Utterance
 
 __all__ = [
     "Reference",
+    "Relation",
     "is_present",
     "reference",
     "sightings",
@@ -71,8 +72,12 @@ _RELATION = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Relation:
+    """A time reference: its kind, what an ``after``/``before`` is relative to, and (for
+    ``latest``) whether the question says the thing is gone, so not what is in view now."""
+
     kind: Reference
     anchor: str = ""
+    gone: bool = False
 
 
 def squash(text: str) -> str:
@@ -99,7 +104,7 @@ def reference(question: str) -> Relation | None:
     if _NEW.search(question):
         return Relation("new")
     if _LATEST.search(question):
-        return Relation("latest")
+        return Relation("latest", gone=bool(_GONE.search(question)))
     if _PRESENT.search(question):
         return Relation("now")
     return None
@@ -123,14 +128,13 @@ def sightings(option: str, seen: Sequence[Observation], heard: Sequence[Utteranc
 
 
 def temporal_support(
-    question: str,
+    relation: Relation | None,
     options: Sequence[str],
     seen: Sequence[Observation],
     heard: Sequence[Utterance],
 ) -> list[float] | None:
-    """1 for the option(s) the question's time reference picks, 0 for the others; None when
-    the question names no time or no option was ever seen or heard."""
-    relation = reference(question)
+    """1 for the option(s) the time reference (the question's, see :func:`reference`) picks,
+    0 for the others; None when there is none or no option was ever seen or heard."""
     if relation is None:
         return None
     times = [sightings(option, seen, heard) for option in options]
@@ -149,7 +153,7 @@ def temporal_support(
         pick = min(f for f in firsts if f is not None)
         return [float(f == pick) for f in firsts]
     if relation.kind == "latest":
-        if _GONE.search(question):  # "no longer on screen": not what is in view now
+        if relation.gone:  # "no longer on screen": not what is in view now
             latest = max((o.media_time for o in seen), default=None)
             firsts = [None if latest in t else f for f, t in zip(firsts, times, strict=True)]
         if not any(f is not None for f in firsts):

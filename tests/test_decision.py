@@ -7,6 +7,9 @@ import dataclasses
 import pytest
 
 from decision import DecisionOptions, DecisionStage, RulePolicy, classify, parse_instruction
+from decision.rules import accounts_for
+from decision.understanding import with_model
+from vigil.instructions import Clause, WatchSpec
 from vigil.items import (
     EndOfStream,
     Interrupt,
@@ -304,3 +307,34 @@ async def test_an_instruction_stays_quiet_during_its_cooldown() -> None:
         if triggers(await stage.handle(observation(float(second), people=count))):
             fired.append(second)
     assert fired == [0, 7]  # the entries at 2 and 9 came within 5 s of an answer
+
+
+@pytest.mark.parametrize(
+    ("instruction", "trusted"),
+    [
+        ("Tell me when the word DEPARTURES appears on screen.", True),
+        ("If at least 4 people show up, say FULL HOUSE", True),
+        ("ping me if someone asks a question or says help", False),  # one alternative read
+        ("when the screen turns red near the EXIT door, beep", False),  # EXIT unexplained
+        ("if my face is in frame just say hi", False),  # an output asked for, none read
+    ],
+)
+def test_the_rules_are_trusted_only_with_the_whole_instruction(
+    instruction: str, trusted: bool
+) -> None:
+    spec = parse_instruction(instruction)
+    assert spec is not None
+    assert accounts_for(instruction, spec) is trusted, spec.kind
+
+
+async def test_what_the_rules_read_surely_corrects_the_models_spec() -> None:
+    async def compile_(instruction: str) -> WatchSpec:  # a small model's slips
+        return WatchSpec(
+            clauses=(Clause(kind="question_asked"), Clause(kind="speech_mentions", value="help")),
+            combine="all",
+            output="",
+            source="model",
+        )
+
+    spec = await with_model("if someone asks a question or says help, write 'on my way'", compile_)
+    assert (spec.combine, spec.output, spec.source) == ("any", "on my way", "model")

@@ -3,18 +3,27 @@
 
 from __future__ import annotations
 
+from reaction.backends.llama_cpp import LlamaCppBackend
 from reaction.counting import count_support, counted, option_number
-from reaction.sightings import temporal_support
+from reaction.sightings import reference, temporal_support
+from reaction.time_reference import named_anchor, read_reference
 from vigil.items import Observation, Utterance
 
 
-def _seen(t: float, *texts: str, sizes: tuple[float, ...] = (), people: int = 0) -> Observation:
+def _seen(
+    t: float,
+    *texts: str,
+    sizes: tuple[float, ...] = (),
+    backdrops: tuple[float, ...] = (),
+    people: int = 0,
+) -> Observation:
     return Observation(
         stream_id="s",
         media_time=t,
         frame_index=int(t),
         text=texts,
         text_sizes=sizes,
+        text_backdrops=backdrops,
         people=people,
     )
 
@@ -57,6 +66,13 @@ def test_cards_held_up_so_far_are_the_large_texts_each_counted_once() -> None:
         assert counted(question, SEEN, HEARD) == 2
 
 
+def test_a_word_on_a_slide_that_fills_the_view_is_no_card() -> None:
+    slide = _seen(14, "CLOSED", sizes=(0.12,), backdrops=(0.97,))
+    card = _seen(16, "ORBIT", sizes=(0.09,), backdrops=(0.18,))
+    assert counted("How many cards have been held up so far?", [*SEEN, slide, card], HEARD) == 3
+    assert counted("How many words have been shown so far?", [*SEEN, slide, card], HEARD) == 5
+
+
 def test_signs_and_texts_count_every_text_read() -> None:
     assert counted("How many different texts have appeared on screen?", SEEN, HEARD) == 3
 
@@ -94,7 +110,34 @@ def test_without_measured_sizes_cards_are_not_counted() -> None:
 
 def test_the_first_of_the_options_to_appear_is_backed() -> None:
     options = ["LANTERN", "COMET", "ORBIT", "NO PARKING"]
-    backed = temporal_support("Which of these appeared on screen first?", options, SEEN, HEARD)
+    first = reference("Which of these appeared on screen first?")
+    backed = temporal_support(first, options, SEEN, HEARD)
     assert backed == [0.0, 0.0, 0.0, 1.0]
-    backed = temporal_support("Which card came right after COMET?", options, SEEN, HEARD)
+    after = reference("Which card came right after COMET?")
+    backed = temporal_support(after, options, SEEN, HEARD)
     assert backed == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_the_anchor_of_a_relation_is_the_named_text_seen_on_screen() -> None:
+    options = ["LANTERN", "ORBIT", "DELTA", "NO PARKING"]
+    assert named_anchor("Once 'COMET' had vanished, what replaced it?", options, SEEN, HEARD) == (
+        "COMET"
+    )
+    assert named_anchor("what came along once the comet card left?", options, SEEN, HEARD) == (
+        "comet"
+    )
+    assert named_anchor("Which came up once the TIGER card left?", options, SEEN, HEARD) is None
+
+
+async def test_the_model_is_asked_the_moment_only_when_the_rules_read_none_and_it_decides() -> None:
+    class Unasked(LlamaCppBackend):  # a backend that must not be called
+        async def _score(self, *args: object) -> list[float]:
+            raise AssertionError("the model was asked")
+
+    backend = Unasked("unused.gguf")
+    options = ["LANTERN", "COMET", "ORBIT", "NO PARKING"]
+    first = await read_reference(backend, "Which came first?", options, SEEN, HEARD)
+    assert first is not None and first.kind == "first"
+    # options heard, not read on screen: no moment to ask about
+    said = await read_reference(backend, "Which did Omar pick?", ["room 5", "room 6"], SEEN, HEARD)
+    assert said is None

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from perception.backdrop import backdrop_shares
 from perception.ocr import TextReader
 
 
@@ -42,3 +43,27 @@ def test_big_frames_are_downscaled_and_boxes_map_back(reader: TextReader) -> Non
 
 def test_no_text_reads_nothing(reader: TextReader) -> None:
     assert reader.read(np.full((480, 640, 3), 90, np.uint8)) == []
+
+
+def _scene() -> np.ndarray:
+    """A busy green-and-grey street-like backdrop (random blocks), the same every run."""
+    rng = np.random.default_rng(7)
+    blocks = rng.choice([60, 110, 160], size=(12, 16, 3)).astype(np.uint8)
+    blocks[..., 1] = rng.choice([90, 160], size=(12, 16))
+    return cv2.resize(blocks, (640, 480), interpolation=cv2.INTER_NEAREST)
+
+
+def test_a_card_held_up_and_a_slide_that_fills_the_view_have_different_backdrops(
+    reader: TextReader,
+) -> None:
+    card = _scene()
+    cv2.rectangle(card, (180, 160), (480, 340), (0, 0, 230), -1)  # a red card, a sixth
+    cv2.putText(card, "COMET", (220, 270), cv2.FONT_HERSHEY_SIMPLEX, 1.8, (255, 255, 255), 4)
+    slide = np.full((480, 640, 3), (230, 60, 0), np.uint8)  # a blue slide, all of the view
+    cv2.putText(slide, "CLOSED", (140, 260), cv2.FONT_HERSHEY_SIMPLEX, 2.4, (255, 255, 255), 5)
+    shares = []
+    for image in (card, slide):
+        lines = reader.read(image)
+        assert len(lines) == 1
+        shares += backdrop_shares(image, [lines[0].box])
+    assert shares[0] < 0.3 and shares[1] > 0.9, shares

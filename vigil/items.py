@@ -126,6 +126,9 @@ class Observation(DataItem):
     text_sizes: tuple[float, ...] = ()
     """Each line of ``text``'s height as a share of the frame's (empty when not measured): a
     card held up to the camera reads large, a plate in a corner small."""
+    text_backdrops: tuple[float, ...] = ()
+    """Each line's backdrop: the share of the frame covered by what it is written on (empty
+    when not measured): a card or a plate covers a little of it, a slide or panel most."""
     colours: tuple[str, ...] = ()
     motion: float = 0.0
     scene_change: bool = False

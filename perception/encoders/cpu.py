@@ -236,6 +236,16 @@ def colour_names(hsv: np.ndarray, top: int = 3, min_share: float = 0.12) -> tupl
     Plain names (the eleven basic colour terms) because they are what people say and what a
     text-only model can match against a question such as "is anyone in red?".
     """
+    labels, counts = np.unique(pixel_colours(hsv), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    total = float(counts.sum())
+    return tuple(str(labels[i]) for i in order[:top] if counts[i] / total >= min_share) or (
+        str(labels[order[0]]),
+    )
+
+
+def pixel_colours(hsv: np.ndarray) -> np.ndarray:
+    """The colour name of every pixel of an HSV image, flattened (strings)."""
     h = hsv[..., 0].reshape(-1).astype(np.int32)
     s = hsv[..., 1].reshape(-1).astype(np.int32)
     v = hsv[..., 2].reshape(-1).astype(np.int32)
@@ -248,12 +258,7 @@ def colour_names(hsv: np.ndarray, top: int = 3, min_share: float = 0.12) -> tupl
     names[achromatic & (v >= 200)] = "white"
     names[achromatic & (v < 200)] = "grey"
     names[v < 50] = "black"
-    labels, counts = np.unique(names.astype(str), return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    total = float(h.size)
-    return tuple(str(labels[i]) for i in order[:top] if counts[i] / total >= min_share) or (
-        str(labels[order[0]]),
-    )
+    return names.astype(str)
 
 
 def _embedding(hsv_small: np.ndarray, grey: np.ndarray) -> np.ndarray:
