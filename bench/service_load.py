@@ -175,7 +175,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         reaction={"max_tokens": 32},
     )
     ensure_ray(None, cpus=cpus_needed(config, args.clients, shared_encoder=False))
-    with BackgroundServer(create_app(config)) as url:
+    server = BackgroundServer(
+        create_app(config),
+        ping_interval=config.service.ping_interval_s,
+        ping_timeout=config.service.ping_timeout_s,
+    )
+    with server as url:
         report = asyncio.run(_run(args, url, media))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))

@@ -65,7 +65,8 @@ _RELATION = re.compile(
     r"\b(?P<rel>right after|just after|immediately after|after|following|followed|next to|"
     r"subsequent to|right before|just before|immediately before|before|prior to|preceding|"
     r"preceded)\b\s+(?:the\s+(?:word|text|sign|card)\s+)?[\"'“‘]?(?P<what>[A-Za-z0-9][\w -]{0,30}?)"
-    r"[\"'”’]?(?=[?.,!]|\s+(?:was|is|appeared|came|showed|had|on)\b|$)",
+    r"[\"'”’]?(?=[?.,!]|\s+(?:was|is|appeared|came|showed|had|on|went|left|vanished|"
+    r"disappeared|got|faded)\b|$)",
     re.IGNORECASE,
 )
 
@@ -91,14 +92,28 @@ def is_present(question: str) -> bool:
     return bool(_PRESENT.search(question))
 
 
-def reference(question: str) -> Relation | None:
-    """The time the question points to, or None when it names none."""
-    if match := _RELATION.search(question):
+_NO_ANCHOR = re.compile(
+    r"^(?:it|that|this|them|they|those|these|then|now|that one|the others?|the rest|all|"
+    r"any|anything|everything|everyone|others|the (?:\w+ )?(?:card|sign|word|text|one) "
+    r"(?:was|went|had|is)\b.*)$",
+    re.IGNORECASE,
+)
+"""What follows "before" or "after" without naming a thing ("before it was taken away",
+"before the others"): the question's other cues tell its moment."""
+
+
+def reference(question: str, *, anchored: bool = True) -> Relation | None:
+    """The time the question points to, or None when it names none; ``anchored=False``
+    ignores "after X" / "before X" (an X never seen or heard anchors nothing)."""
+    for match in _RELATION.finditer(question) if anchored else ():
+        what = match.group("what").strip()
+        if _NO_ANCHOR.match(what):
+            continue
         before = match.group("rel").lower() in (
             "right before", "just before", "immediately before", "before", "prior to",
             "preceding", "preceded",
         )  # fmt: skip
-        return Relation("before" if before else "after", match.group("what").strip())
+        return Relation("before" if before else "after", what)
     if _FIRST.search(question):
         return Relation("first")
     if _NEW.search(question):

@@ -63,9 +63,13 @@ async def read_reference(
     seen: Sequence[Observation],
     heard: Sequence[Utterance],
 ) -> Relation | None:
-    """The moment ``question`` points to: the rules' reading, else the model's when the
-    options were read on screen at different times; None when it points to none."""
-    if (relation := reference(question)) is not None:
+    """The moment ``question`` points to: the rules' reading (an "after X" only when X was
+    seen or heard), else the model's when the options were read on screen at different
+    times; None when it points to none."""
+    relation = reference(question)
+    if relation is not None and relation.anchor and not sightings(relation.anchor, seen, heard):
+        relation = reference(question, anchored=False)  # "after X" with an X nobody saw
+    if relation is not None:
         return relation
     firsts = {times[0] for option in options if (times := sightings(option, seen, []))}
     if len(firsts) < 2 or "first_token" not in backend.score_methods:

@@ -253,6 +253,8 @@ def serve(
             log_config=json_logging(),
             access_log=False,
             ws_max_size=4 * settings.service.max_message_bytes,
+            ws_ping_interval=settings.service.ping_interval_s,
+            ws_ping_timeout=settings.service.ping_timeout_s,
         )
     finally:
         if owns_ray:

@@ -254,6 +254,15 @@ class ServiceConfig(_Section):
         10.0, ge=0, description="A live stream whose client left ends after this long."
     )
     events_kept: int = Field(2000, ge=10, description="Events a session keeps for late readers.")
+    ping_interval_s: float = Field(
+        20.0, gt=0, description="How often the service pings each WebSocket client."
+    )
+    ping_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="A WebSocket client that answers no ping for this long is dropped (generous: "
+        "a busy host can delay a pong by many seconds, and a camera must not be cut for it).",
+    )
 
 
 class ClarifyConfig(_Section):

@@ -25,6 +25,9 @@ __all__ = ["clip_media", "message", "send_media"]
 
 ORIGIN_MS = 1.7e12
 """Capture times are sent as if on a client's wall clock (ms since 1970)."""
+PING_TIMEOUT = 60.0
+"""Seconds without a pong before the client gives the socket up, as the service's default
+``service.ping_timeout_s``: a busy server may answer a ping late, and a camera must not be cut."""
 
 
 def message(item: VideoFrame | AudioChunk) -> bytes:
@@ -60,7 +63,7 @@ async def send_media(
     """Send ``before`` (raw messages) and then ``media`` to an ingest WebSocket ``url`` (with
     its ``?token=``), end the stream, and return what the server replied to ``before``."""
     replies: list[dict[str, Any]] = []
-    async with websockets.connect(url, max_size=None) as socket:
+    async with websockets.connect(url, max_size=None, ping_timeout=PING_TIMEOUT) as socket:
         ready = json.loads(await asyncio.wait_for(socket.recv(), 300))
         if ready.get("type") != "ready":
             raise RuntimeError(f"the stream is not ready: {ready}")

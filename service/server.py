@@ -17,10 +17,24 @@ class BackgroundServer:
     """``with BackgroundServer(app) as url:`` serves ``app`` on 127.0.0.1 (a free port unless
     given) until the block ends; sessions are ended cleanly on the way out."""
 
-    def __init__(self, app: FastAPI, *, port: int = 0, ws_max_size: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        port: int = 0,
+        ws_max_size: int = 16 * 1024 * 1024,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 60.0,
+    ) -> None:
         self._server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=ws_max_size
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ws_max_size=ws_max_size,
+                ws_ping_interval=ping_interval,
+                ws_ping_timeout=ping_timeout,
             )
         )
         self._thread = threading.Thread(target=self._server.run, name="vigil-service", daemon=True)

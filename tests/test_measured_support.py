@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reaction.backends.llama_cpp import LlamaCppBackend
 from reaction.counting import count_support, counted, option_number
 from reaction.sightings import reference, temporal_support
@@ -118,6 +120,13 @@ def test_the_first_of_the_options_to_appear_is_backed() -> None:
     assert backed == [1.0, 0.0, 0.0, 0.0]
 
 
+class _Unasked(LlamaCppBackend):
+    """A backend for cases the rules must settle: asking the model fails the test."""
+
+    async def _score(self, *args: object) -> list[float]:
+        raise AssertionError("the model was asked")
+
+
 def test_the_anchor_of_a_relation_is_the_named_text_seen_on_screen() -> None:
     options = ["LANTERN", "ORBIT", "DELTA", "NO PARKING"]
     assert named_anchor("Once 'COMET' had vanished, what replaced it?", options, SEEN, HEARD) == (
@@ -130,14 +139,33 @@ def test_the_anchor_of_a_relation_is_the_named_text_seen_on_screen() -> None:
 
 
 async def test_the_model_is_asked_the_moment_only_when_the_rules_read_none_and_it_decides() -> None:
-    class Unasked(LlamaCppBackend):  # a backend that must not be called
-        async def _score(self, *args: object) -> list[float]:
-            raise AssertionError("the model was asked")
-
-    backend = Unasked("unused.gguf")
+    backend = _Unasked("unused.gguf")
     options = ["LANTERN", "COMET", "ORBIT", "NO PARKING"]
     first = await read_reference(backend, "Which came first?", options, SEEN, HEARD)
     assert first is not None and first.kind == "first"
     # options heard, not read on screen: no moment to ask about
     said = await read_reference(backend, "Which did Omar pick?", ["room 5", "room 6"], SEEN, HEARD)
     assert said is None
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "anchor"),
+    [
+        ("Which was shown before the others?", "first", ""),
+        ("What did the card say before it was taken away?", "latest", ""),
+        ('After "COMET" went away, what came up on screen?', "after", "COMET"),
+        ("Which card came right before LANTERN?", "before", "LANTERN"),
+    ],
+)
+def test_before_and_after_anchor_only_on_something_named(
+    question: str, kind: str, anchor: str
+) -> None:
+    relation = reference(question)
+    assert relation is not None and (relation.kind, relation.anchor) == (kind, anchor)
+
+
+async def test_an_anchor_nobody_saw_gives_way_to_the_questions_other_cues() -> None:
+    options = ["LANTERN", "COMET", "ORBIT", "NO PARKING"]
+    question = "Of these, which was the first shown after Tuesday?"
+    relation = await read_reference(_Unasked("unused.gguf"), question, options, SEEN, HEARD)
+    assert relation is not None and relation.kind == "first"
