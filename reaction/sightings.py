@@ -48,17 +48,21 @@ _NEW = re.compile(
 )
 _FIRST = re.compile(
     r"\b(?:first|earliest|initially|at the (?:very )?(?:start|beginning)|opening|before (?:all )?"
-    r"the others|before any other)\b",
+    r"the others|before any other|earlier than (?:all |any )?(?:of )?(?:the )?(?:others|rest|"
+    r"other \w+)|ahead of (?:all )?(?:the )?(?:others|rest))\b",
     re.IGNORECASE,
 )
 _LATEST = re.compile(
     r"\b(?:last|latest|most recent(?:ly)?|no longer|has (?:gone|disappeared|been (?:removed|"
-    r"taken (?:away|down)))|was (?:removed|taken away|taken down)|went away|previous|just before "
-    r"it (?:was|went))\b",
+    r"taken (?:away|down)))|was (?:removed|taken away|taken down)|went away|previous(?:ly)?|just "
+    r"before it (?:was|went)|earlier|(?:a|one) (?:moment|minute|second|little while|short "
+    r"while|while) ago|moments ago|recently|before that|vanished|is gone|put (?:away|down)|"
+    r"lowered|any ?more)\b",
     re.IGNORECASE,
 )
 _GONE = re.compile(
-    r"\b(?:no longer|has gone|gone now|disappeared|removed|taken (?:away|down)|went away)\b",
+    r"\b(?:no longer|has gone|gone now|is gone|disappeared|vanished|removed|taken (?:away|down)|"
+    r"went away|put (?:away|down)|lowered|any ?more|off (?:the )?screen)\b",
     re.IGNORECASE,
 )
 _RELATION = re.compile(
