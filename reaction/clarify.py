@@ -32,14 +32,16 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from decision.ambiguity import AmbiguityOptions, Verdict, assess
-from memory.embeddings import TextEmbedder
 from reaction.backends.base import Backend, ChatMessage
 from reaction.context import load_prompt
 from reaction.search import Searcher, keyword_overlap, search_all
 from vigil.passages import Found
+
+if TYPE_CHECKING:  # the vLLM test environment has no memory store (pyarrow)
+    from memory.embeddings import TextEmbedder
 
 __all__ = [
     "MODES",
