@@ -32,7 +32,7 @@ def backdrop_shares(image: np.ndarray, boxes: list[tuple[int, int, int, int]]) -
     sx, sy = _SIZE[0] / width, _SIZE[1] / height
     shares = []
     for x, y, w, h in boxes:
-        x0, y0 = int(x * sx), int(y * sy)
+        x0, y0 = max(0, int(x * sx)), max(0, int(y * sy))  # OCR boxes may start off the frame
         x1, y1 = max(x0 + 1, round((x + w) * sx)), max(y0 + 1, round((y + h) * sy))
         margin = max(2, (y1 - y0) // 2)
         ring = np.zeros(names.shape, dtype=bool)

@@ -67,3 +67,8 @@ def test_a_card_held_up_and_a_slide_that_fills_the_view_have_different_backdrops
         assert len(lines) == 1
         shares += backdrop_shares(image, [lines[0].box])
     assert shares[0] < 0.3 and shares[1] > 0.9, shares
+
+
+def test_a_box_reaching_past_the_frame_still_gets_a_backdrop() -> None:
+    slide = np.full((480, 640, 3), (230, 60, 0), np.uint8)
+    assert backdrop_shares(slide, [(-8, -5, 200, 40), (600, 450, 80, 60)]) == (1.0, 1.0)
