@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -47,11 +48,14 @@ from reaction.counting import count_support
 from reaction.instructions import check_messages, compile_instruction, says_yes
 from reaction.sightings import temporal_support
 from reaction.time_reference import read_reference
+from vigil.errors import BackendError
 from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 from vigil.passages import Found
 
 __all__ = ["CHECK_LINES", "CHECK_SECONDS", "MEASURED_WEIGHT", "ReactionOptions", "ReactionStage"]
+
+log = logging.getLogger(__name__)
 
 MEASURED_WEIGHT = 3.0
 """How much more an option gains when what perception measured picks it (the question's time
@@ -194,9 +198,18 @@ class ReactionStage:
         self._prefilled = ""  # the user text of the last prefill, as the backend cached it
 
     async def start(self) -> None:
-        """Load the model and evaluate the system prompt once, so that it is cached."""
+        """Load the model and evaluate the system prompt once, so that it is cached.
+
+        A server that cannot be reached for now only loses that head start: the stream starts
+        and each answer tries again (a misconfigured one, a wrong path or key, fails here).
+        """
         await self.backend.start()
-        await self.backend.prefill([ChatMessage("system", system_prompt())])
+        try:
+            await self.backend.prefill([ChatMessage("system", system_prompt())])
+        except BackendError as error:
+            if not error.retryable:
+                raise
+            log.warning("the %s backend is not answering yet: %s", self.backend.name, error)
 
     async def prefill(
         self,

@@ -138,6 +138,9 @@ class ReactionConfig(_Section):
     concurrency: int = Field(4, ge=1, description="openai, vllm: answers generated at once.")
     connect_timeout: float = Field(5.0, gt=0, description="openai: seconds to reach the server.")
     retries: int = Field(2, ge=0, description="Retries of a failed answer before its first token.")
+    retry_backoff: float = Field(
+        0.25, ge=0, description="Seconds before the first retry; each later one waits twice that."
+    )
     gpu_memory_utilization: float = Field(
         0.9, gt=0, le=1, description="vllm: share of accelerator memory (RAM on CPU) it may use."
     )

@@ -177,6 +177,7 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
             timeout=options.timeout,
             connect_timeout=options.connect_timeout,
             retries=options.retries,
+            backoff=options.retry_backoff,
         )
     if options.backend == "vllm":
         from reaction.backends.vllm import VllmBackend
@@ -188,6 +189,7 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
             concurrency=options.concurrency,
             timeout=options.timeout,
             retries=options.retries,
+            backoff=options.retry_backoff,
         )
     assert paths.llm is not None  # resolve_model_paths prepares it for llama_cpp
     return LlamaCppBackend(
@@ -196,6 +198,7 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
         n_threads=options.threads,
         timeout=options.timeout,
         retries=options.retries,
+        backoff=options.retry_backoff,
     )
 
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -19,6 +15,7 @@ from reaction.backends.base import ChatMessage
 from reaction.backends.openai import OpenAIBackend
 from runtime.config import load_config
 from runtime.stages import ModelPaths, build_backend, resolve_model_paths
+from tests.llama_server import LlamaServer, free_port
 from vigil.errors import BackendError
 from vigil.items import Request, Response, ResponseDelta, Trigger
 
@@ -28,41 +25,12 @@ CAPITAL = [ChatMessage("user", "What is the capital of France? Answer in one sho
 COUNT = [ChatMessage("user", "Count from 1 to 200, one number per line.")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(model_paths: ModelPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m llama_cpp.server`` on a free port; yields its base URL once it serves."""
-    port = free_port()
+    """The real server on a free port; yields its base URL once it serves."""
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "llama_cpp.server", "--model", str(model_paths.llm)),
-                *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"),
-                *("--n_threads", "2", "--verbose", "False"),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(10)
+    with LlamaServer(model_paths.llm, log) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

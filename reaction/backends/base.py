@@ -88,7 +88,9 @@ class Backend(ABC):
     ``concurrency`` generations run at once (the rest wait their turn); ``timeout`` bounds a
     generation from when it gets its turn (waiting is not counted: a queue of answers must
     not time out the last one); ``retries`` re-runs a generation that failed with a retryable
-    :class:`BackendError` before its first token, after ``backoff`` (doubling).
+    :class:`BackendError` before its first token (and a scoring call that failed so), after
+    ``backoff`` (doubling). A failure after the first token is raised: the words already
+    streamed to the person cannot be taken back, so the caller tells them instead.
     """
 
     name: ClassVar[str] = "backend"
@@ -176,13 +178,9 @@ class Backend(ABC):
                         hint="raise reaction.timeout or lower reaction.max_tokens",
                     ) from error
                 except BackendError as error:
-                    if not error.retryable or produced or attempt >= self.retries:
+                    if produced or not await self._may_retry(error, attempt):
                         raise
                     attempt += 1
-                    log.warning(
-                        "%s failed (%s); retry %d/%d", self.name, error, attempt, self.retries
-                    )
-                    await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
                 except VigilError:
                     raise
                 except Exception as error:
@@ -215,18 +213,34 @@ class Backend(ABC):
             raise BackendError(f"the {self.name} backend cannot score choices by {method}")
         await self.start()
         async with self._limit:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    return await self._score(list(messages), list(choices), method)
-            except TimeoutError as error:
-                raise BackendError(
-                    f"{self.name} scored no choice within {self.timeout:g} s",
-                    hint="raise reaction.timeout",
-                ) from error
-            except VigilError:
-                raise
-            except Exception as error:
-                raise BackendError(f"{self.name} failed to score choices: {error}") from error
+            attempt = 0
+            while True:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        return await self._score(list(messages), list(choices), method)
+                except TimeoutError as error:
+                    raise BackendError(
+                        f"{self.name} scored no choice within {self.timeout:g} s",
+                        hint="raise reaction.timeout",
+                    ) from error
+                except BackendError as error:
+                    if not await self._may_retry(error, attempt):
+                        raise
+                    attempt += 1
+                except VigilError:
+                    raise
+                except Exception as error:
+                    raise BackendError(f"{self.name} failed to score choices: {error}") from error
+
+    async def _may_retry(self, error: BackendError, attempt: int) -> bool:
+        """Whether a call that failed with ``error`` on its ``attempt``-th retry (0: the first
+        try) is tried again; if so, after the backoff, which doubles with each retry, so that a
+        server that is restarting or shedding load gets room rather than a burst of calls."""
+        if not error.retryable or attempt >= self.retries:
+            return False
+        log.warning("%s failed (%s); retry %d/%d", self.name, error, attempt + 1, self.retries)
+        await asyncio.sleep(self.backoff * 2**attempt)
+        return True
 
     async def _score(
         self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod

@@ -47,8 +47,9 @@ class LlamaCppBackend(ThreadedBackend):
         n_batch: int = 512,
         timeout: float = 60.0,
         retries: int = 1,
+        backoff: float = 0.25,
     ) -> None:
-        super().__init__(concurrency=1, timeout=timeout, retries=retries)
+        super().__init__(concurrency=1, timeout=timeout, retries=retries, backoff=backoff)
         self.model_path = Path(model_path)
         self.n_ctx = n_ctx
         self.n_threads = n_threads

@@ -64,9 +64,10 @@ class VllmBackend(Backend):
         concurrency: int = 8,
         timeout: float = 60.0,
         retries: int = 1,
+        backoff: float = 0.25,
         engine_options: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(concurrency=concurrency, timeout=timeout, retries=retries)
+        super().__init__(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff)
         self.model = str(model)
         self.max_model_len = max_model_len
         self.gpu_memory_utilization = gpu_memory_utilization
