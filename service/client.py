@@ -59,14 +59,20 @@ async def send_media(
     fps: float = 2.0,
     paced: bool = True,
     before: Sequence[bytes] = (),
+    started: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Send ``before`` (raw messages) and then ``media`` to an ingest WebSocket ``url`` (with
-    its ``?token=``), end the stream, and return what the server replied to ``before``."""
+    its ``?token=``), end the stream, and return what the server replied to ``before``.
+
+    ``started`` is set once the server is ready for media (its graph can take a minute to
+    load when many start at once), so that a caller can time what it does from then."""
     replies: list[dict[str, Any]] = []
     async with websockets.connect(url, max_size=None, ping_timeout=PING_TIMEOUT) as socket:
         ready = json.loads(await asyncio.wait_for(socket.recv(), 300))
         if ready.get("type") != "ready":
             raise RuntimeError(f"the stream is not ready: {ready}")
+        if started is not None:
+            started.set()
         for raw in before:
             await socket.send(raw)
             replies.append(json.loads(await asyncio.wait_for(socket.recv(), 30)))
