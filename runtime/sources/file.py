@@ -29,6 +29,8 @@ __all__ = ["NETWORK_SCHEMES", "FileSource"]
 NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"})
 _MAX_READ_ERRORS = 10  # consecutive demux failures before the stream is declared broken
 _SCALES = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}
+_JUMP_BACK = 1.0  # seconds a clock may step back before it counts as a restart
+_BRIDGE = 0.04  # seconds between the last frame before a restart and the first after it
 
 
 class FileSource(Source):
@@ -79,7 +81,11 @@ class FileSource(Source):
         if self.scheme.startswith("rtsp"):
             options["rtsp_transport"] = "tcp"
         try:
-            container = av.open(location, options=options, timeout=self._timeout)
+            # Titles and tags in a damaged or foreign file need not be UTF-8; they are not
+            # what Vigil reads, so they must not stop it from opening.
+            container = av.open(
+                location, options=options, timeout=self._timeout, metadata_errors="replace"
+            )
         except av.FFmpegError as exc:
             raise MediaError(
                 f"cannot open {self.location}: not a readable media file or stream ({exc})",
@@ -140,8 +146,13 @@ class FileSource(Source):
                 raw = clock.time_of(frame)
                 if origin is None:
                     origin = raw
-                media_time = max(0.0, raw - origin)
-                clock.last = media_time
+                media_time, jump = clock.place(max(0.0, raw - origin))
+                if jump and not self._emit_error(
+                    f"{packet.stream.type} timestamps jumped back {jump:.2f} s; playing on "
+                    f"from {media_time:.3f} s",
+                    media_time,
+                ):
+                    return "stopped"
                 if self.paced and not self._wait_until(start_wall + media_time):
                     return "stopped"
                 stamps = {"source": time.time()}
@@ -193,13 +204,33 @@ class FileSource(Source):
 
 
 class _StreamClock:
-    """A stream's timestamps in seconds, inventing them from durations where pts is missing."""
+    """A stream's timestamps in seconds, inventing them from durations where pts is missing,
+    and keeping them from going back."""
 
-    __slots__ = ("last", "next")
+    __slots__ = ("last", "next", "offset")
 
     def __init__(self) -> None:
         self.last = 0.0
         self.next: float | None = None
+        self.offset = 0.0  # added to every time since the clock last jumped back
+
+    def place(self, seconds: float) -> tuple[float, float]:
+        """The media time of a frame at ``seconds`` on the file's clock, and how far back that
+        clock jumped (0.0 when it did not).
+
+        A recording restarted mid-file, files concatenated, or a wrapped clock make times go
+        back; memory and the timeline assume they never do. A jump of more than
+        ``_JUMP_BACK`` is bridged: what follows goes on from the last time. A smaller step
+        back (audio after a damaged packet) is held at the last time.
+        """
+        placed = seconds + self.offset
+        jump = 0.0
+        if placed < self.last - _JUMP_BACK:
+            jump = self.last - placed
+            self.offset += jump + _BRIDGE
+            placed = seconds + self.offset
+        self.last = max(placed, self.last)
+        return self.last, jump
 
     def time_of(self, frame: av.VideoFrame | av.AudioFrame) -> float:
         seconds = frame.time
@@ -222,7 +253,10 @@ def audio_array(frame: av.AudioFrame) -> np.ndarray:
     if base in _SCALES:
         offset = 128.0 if base == "u8" else 0.0
         array = (array.astype(np.float32) - offset) / _SCALES[base]
-    return np.ascontiguousarray(array, dtype=np.float32)
+    # Float formats are stored as they are: damaged data can hold NaN, infinities or huge
+    # values, and lossy decoders overshoot a little; the VAD and Whisper expect [-1, 1].
+    array = np.nan_to_num(array.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.ascontiguousarray(np.clip(array, -1.0, 1.0))
 
 
 def _has_decoder(stream: av.VideoStream | av.AudioStream) -> bool:
