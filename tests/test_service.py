@@ -1,6 +1,7 @@
 """``vigil serve`` on a real uvicorn server on loopback: tokens and tenants, the allow-list,
-limits, a file stream answered, a live stream fed over the ingest WebSocket (with garbage in
-between), and the web page in headless Chromium with a fake camera and microphone.
+limits, a file stream answered, a live stream fed over the ingest WebSocket (with garbage, a
+message cut off mid-frame and a reader that never reads), and the web page in headless
+Chromium with a fake camera and microphone.
 
 One server for the module, on the session's Ray cluster. The streams play a 12 s clip: a sign
 on screen and a spoken question about it.
@@ -9,12 +10,16 @@ on screen and a spoken question about it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import cv2
 import httpx
@@ -266,14 +271,40 @@ GARBAGE = (
 )
 
 
+def _cut_mid_message(url: str) -> None:
+    """Open a WebSocket by hand, send a third of a binary message, and hang up: a client
+    that lost its network mid-frame."""
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=120) as raw:
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall(
+            f"GET {where.path}?{where.query} HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert b" 101 " in raw.recv(4096).split(b"\r\n")[0]
+        length, mask = 60_000, os.urandom(4)
+        raw.sendall(bytes([0x82, 0x80 | 126]) + length.to_bytes(2, "big") + mask)
+        raw.sendall(os.urandom(length // 3))
+
+
 @pytest.mark.slow
-def test_a_live_stream_survives_garbage_and_its_spoken_question_is_answered(
+def test_a_live_stream_survives_broken_clients_and_its_spoken_question_is_answered(
     http: httpx.Client, base_url: str, clip: BuiltClip
 ) -> None:
+    """Garbage messages, a message cut off by a lost connection, and an events reader that
+    never reads: each gets a clear error or is let go, and the stream goes on."""
     session, stream = _live(http)
     ingest = base_url.replace("http", "ws") + stream["ingest"] + "?token=tok-a"
+    events = base_url.replace("http", "ws") + f"/v1/sessions/{session}/events?token=tok-a"
     media = asyncio.run(clip_media(str(clip.path)))
-    replies = asyncio.run(send_media(ingest, media, before=GARBAGE))
+
+    async def play() -> list[dict[str, Any]]:
+        async with websockets.connect(events, max_queue=1):  # connected, never read
+            await asyncio.to_thread(_cut_mid_message, ingest)
+            return await send_media(ingest, media, before=GARBAGE)
+
+    replies = asyncio.run(play())
     assert all(r["type"] == "error" for r in replies)
     assert "type byte" in replies[0]["error"] and "unknown message type" in replies[1]["error"]
     assert "JPEG" in replies[2]["error"] and "odd number" in replies[3]["error"]
