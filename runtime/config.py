@@ -220,6 +220,15 @@ class RuntimeConfig(_Section):
     perception_gpus: float = Field(0.0, ge=0, description="GPUs per stream's perception actor.")
     reaction_cpus: float = Field(1.0, ge=0)
     encoder_cpus: float = Field(1.0, ge=0, description="CPUs of the shared vision encoder actor.")
+    max_restarts: int = Field(
+        3,
+        ge=0,
+        description="Times Ray restarts a stage actor whose process died (killed, out of "
+        "memory); the stream resumes at its live edge. 0: a dead stage ends the stream.",
+    )
+    supervise_interval_s: float = Field(
+        1.0, gt=0, description="Seconds between checks for stage actors that were restarted."
+    )
     encoder_gpus: float = Field(
         1.0, ge=0, description="GPUs of the shared vision encoder actor when the cluster has any."
     )

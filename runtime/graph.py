@@ -44,6 +44,7 @@ from runtime.stages import (
     build_sinks,
     build_video_perception,
 )
+from vigil.items import new_id
 
 __all__ = ["SharedEncoder", "StreamGraph", "cpus_needed", "ensure_ray", "shared_video_perception"]
 
@@ -151,6 +152,7 @@ class StreamGraph:
     reaction: Any
     decision: Any
     perception: Any
+    paced: bool = True
 
     @classmethod
     async def start(
@@ -176,19 +178,27 @@ class StreamGraph:
             if encoder is not None
             else functools.partial(build_video_perception, config, paths, paced=paced)
         )
-        hub = ray.remote(EventHub).options(num_cpus=0).remote(rt.events)
+        # A stage whose process dies is started again by Ray (its constructor re-run); the
+        # driver's Supervisor sets it up again and resumes the stream (runtime/supervisor.py).
+        restarts = {"max_restarts": rt.max_restarts}
+        hub = ray.remote(EventHub).options(num_cpus=0, **restarts).remote(rt.events)
         if config.memory.persistent:
             # Imported here: LanceDB and the text embedder take seconds to import.
             from runtime.actors.memory import LongTermMemoryActor
 
+            # The session is named here, not in the actor: a memory actor that Ray restarts
+            # must go on writing the same session.
+            session = config.memory.session or new_id()
             memory = (
-                ray.remote(LongTermMemoryActor).options(num_cpus=0).remote(config.memory, stream_id)
+                ray.remote(LongTermMemoryActor)
+                .options(num_cpus=0, **restarts)
+                .remote(config.memory.model_copy(update={"session": session}), stream_id)
             )
         else:
-            memory = ray.remote(MemoryStore).options(num_cpus=0).remote()
+            memory = ray.remote(MemoryStore).options(num_cpus=0, **restarts).remote()
         reaction = (
             ray.remote(ReactionActor)
-            .options(num_cpus=rt.reaction_cpus, **_accelerator(config))
+            .options(num_cpus=rt.reaction_cpus, **restarts, **_accelerator(config))
             .remote(
                 functools.partial(build_reaction_stage, config, paths),
                 memory=memory,
@@ -200,7 +210,7 @@ class StreamGraph:
         )
         decision = (
             ray.remote(DecisionActor)
-            .options(num_cpus=0)
+            .options(num_cpus=0, **restarts)
             .remote(
                 build_decision_stage(config, video=not source.startswith("mic")),
                 reaction=reaction,
@@ -210,7 +220,7 @@ class StreamGraph:
         )
         perception = (
             ray.remote(PerceptionActor)
-            .options(num_cpus=rt.perception_cpus, num_gpus=rt.perception_gpus)
+            .options(num_cpus=rt.perception_cpus, num_gpus=rt.perception_gpus, **restarts)
             .remote(
                 stream_id=stream_id,
                 source=source,
@@ -226,7 +236,7 @@ class StreamGraph:
                 in_flight=rt.in_flight,
             )
         )
-        graph = cls(stream_id, hub, memory, reaction, decision, perception)
+        graph = cls(stream_id, hub, memory, reaction, decision, perception, paced)
         try:
             await reaction.connect.remote(decision)
             await reaction.ready.remote()

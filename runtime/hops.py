@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ray.exceptions import RayActorError
+
 __all__ = ["Backpressure", "BoundedSender", "DropOldest", "HopStats"]
 
 T = TypeVar("T")
@@ -30,10 +32,17 @@ class HopStats:
     put: int = 0
     got: int = 0
     dropped: int = 0
+    lost: int = 0  # sent to an actor that died before it acknowledged them
     waited: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"put": self.put, "got": self.got, "dropped": self.dropped, "waited": self.waited}
+        return {
+            "put": self.put,
+            "got": self.got,
+            "dropped": self.dropped,
+            "lost": self.lost,
+            "waited": self.waited,
+        }
 
 
 class DropOldest(Generic[T]):
@@ -106,14 +115,22 @@ class BoundedSender:
     async def send(self, *args: Any) -> None:
         while len(self._in_flight) >= self._limit:
             started = time.monotonic()
-            await self._in_flight.popleft()
+            await self._acknowledged()
             self.stats.waited += time.monotonic() - started
-            self.stats.got += 1
         self._in_flight.append(asyncio.ensure_future(self._call(*args)))
         self.stats.put += 1
 
     async def drain(self) -> None:
         """Wait until every call sent so far was acknowledged."""
         while self._in_flight:
+            await self._acknowledged()
+
+    async def _acknowledged(self) -> None:
+        """Wait for the oldest call. One that died with its actor is counted as lost: Ray
+        restarts the actor, and the stream goes on with what comes next."""
+        try:
             await self._in_flight.popleft()
+        except RayActorError:
+            self.stats.lost += 1
+        else:
             self.stats.got += 1

@@ -9,18 +9,20 @@ them). It returns what happened, with the numbers the bench and the tests need.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import RayActorError, RayError
 
 from runtime.actors.perception import PerceptionStats
 from runtime.config import VigilConfig
 from runtime.graph import SharedEncoder, StreamGraph, cpus_needed, ensure_ray
 from runtime.sources import open_source
 from runtime.stages import ModelPaths, resolve_model_paths
+from runtime.supervisor import Supervisor
 from vigil.errors import VigilError
 from vigil.items import (
     Item,
@@ -51,6 +53,7 @@ class RunOutcome:
     perception: PerceptionStats | None = None
     understood: list[tuple[str, str | None]] = field(default_factory=list)
     session_summary: str | None = None  # with long-term memory: the session's summary unit
+    restarts: dict[str, int] = field(default_factory=dict)  # stages Ray restarted, how often
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
 
@@ -201,10 +204,11 @@ async def play(
     ]
     if config.memory.persistent:  # voices (and names) learnt in earlier sessions
         await graph.perception.restore_speakers.remote(await graph.memory.voices.remote())
+    supervisor = Supervisor(config, graph, requests)
+    await supervisor.start()
     outcome.startup_seconds = time.monotonic() - started
-    played = graph.perception.run.remote()
-    await _pump(graph, played, outcome, on_event)
-    outcome.perception = await played
+    outcome.perception = await _pump(graph, supervisor, outcome, on_event)
+    outcome.restarts = supervisor.restarts
     if config.memory.persistent:
         await graph.memory.keep_voices.remote(await graph.perception.speakers.remote())
         outcome.session_summary = await graph.memory.end_session.remote()
@@ -250,9 +254,13 @@ async def _probe(source: str, stream_id: str) -> None:
 
 
 async def _pump(
-    graph: StreamGraph, played: ray.ObjectRef, outcome: RunOutcome, on_event: EventHandler | None
-) -> None:
-    """Hand hub events to ``on_event`` until the stream ended and every answer is out.
+    graph: StreamGraph,
+    supervisor: Supervisor,
+    outcome: RunOutcome,
+    on_event: EventHandler | None,
+) -> PerceptionStats:
+    """Play the stream and hand hub events to ``on_event`` until it ended and every answer is
+    out; returns perception's statistics (of its last run, when it was restarted).
 
     Perception's ``run`` returns only after its last items were acknowledged by the decision
     actor, which in turn has queued every trigger with the reaction actor; so once it returns,
@@ -262,17 +270,44 @@ async def _pump(
     def deliver(items: list[Item]) -> None:
         for item in items:
             outcome.record(item)
+            supervisor.observe(item)
             if on_event is not None:
                 on_event(item)
 
-    finished = asyncio.ensure_future(played)
-    while not finished.done():
-        deliver(await graph.hub.take.remote())
+    async def take(timeout: float = 0.2) -> list[Item]:
+        try:
+            return await graph.hub.take.remote(timeout=timeout)
+        except RayActorError:  # the hub restarting: what it held is lost, the rest comes
+            await asyncio.sleep(timeout)
+            return []
+
+    stop = asyncio.Event()
+    watching = asyncio.create_task(supervisor.watch(deliver, stop))
     try:
-        finished.result()
-    except RayError as error:  # a source that failed mid-run: surface Vigil's own error
-        _raise_vigil_cause(error)
-        raise
-    await graph.reaction.idle.remote()
-    while items := await graph.hub.take.remote(timeout=0.05):
+        played = graph.perception.run.remote()
+        while True:
+            finished = asyncio.ensure_future(played)
+            while not finished.done():
+                deliver(await take())
+            try:
+                stats = finished.result()
+                break
+            except RayActorError as error:  # its process died: Ray restarts it
+                played = await supervisor.resume(error, deliver)
+            except RayError as error:  # a source that failed mid-run: Vigil's own error
+                _raise_vigil_cause(error)
+                raise
+        stop.set()
+        await watching
+        while True:  # every answer out, including those of a stage set up again meanwhile
+            with contextlib.suppress(RayActorError):
+                await graph.reaction.idle.remote()
+            told = await supervisor.check()
+            deliver(told)
+            if not told:
+                break
+    finally:
+        watching.cancel()
+    while items := await take(timeout=0.05):
         deliver(items)
+    return stats

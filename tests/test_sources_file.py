@@ -68,6 +68,19 @@ async def test_paced_playback_takes_real_time_and_unpaced_does_not(clip: Path) -
     assert len(paced) == len(unpaced)
 
 
+async def test_a_resumed_stream_plays_from_its_second_paced_from_there(clip: Path) -> None:
+    """What a perception actor restarted mid-stream asks for: the rest, on the same clock."""
+    started = time.monotonic()
+    items = await _play(FileSource(clip, stream_id="s", start_at=1.2))
+    wall = time.monotonic() - started
+    frames = [item for item in items if isinstance(item, VideoFrame)]
+    assert [f.media_time for f in frames] == pytest.approx([i / FPS for i in range(12, 20)])
+    assert [round(float(f.image.mean()) / 10) for f in frames] == list(range(12, 20))
+    chunks = [item for item in items if isinstance(item, AudioChunk)]
+    assert chunks[0].media_time >= 1.2 - 0.07 and chunks[-1].media_time < 2.0
+    assert 0.6 < wall < 1.4  # the 0.8 s left, in real time
+
+
 async def test_audio_or_video_only(clip: Path) -> None:
     source = FileSource(clip, stream_id="s", paced=False, video=False)
     items = await _play(source)

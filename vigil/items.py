@@ -297,8 +297,10 @@ class Interrupt(ControlItem):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StreamError(ControlItem):
-    """Something went wrong mid-stream. ``fatal`` says whether the stream could go on."""
+    """Something went wrong mid-stream. ``fatal`` says whether the stream could go on;
+    ``request_id`` names the request whose answer failed, when one did."""
 
     stage: str
     message: str
     fatal: bool = False
+    request_id: str = ""

@@ -13,9 +13,13 @@ driver can tell the user at once how each was understood.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from ray.exceptions import RayActorError
+
 from decision import DecisionStage
+from runtime.actors.supervised import Supervised
 from vigil.instructions import WatchSpec
 from vigil.items import Interrupt, Item, Reply, Request, Trigger, Understood, new_id
 
@@ -35,7 +39,7 @@ class ReactionUnderstander:
         return await self._reaction.check_instruction.remote(stream_id, instruction, media_time)
 
 
-class DecisionActor:
+class DecisionActor(Supervised):
     """Wrapped with ``ray.remote`` by the graph; ``reaction``, ``memory``, ``hub`` are handles."""
 
     def __init__(self, stage: DecisionStage, *, reaction: Any, memory: Any, hub: Any) -> None:
@@ -64,18 +68,26 @@ class DecisionActor:
         match item:
             case Trigger():
                 self.decided["triggers"] += 1
-                await self._reaction.submit.remote(item)
+                # A reaction actor that died meanwhile loses the trigger; the supervisor, which
+                # sees it on the hub with no answer after, submits it again once Ray restarted it.
+                with contextlib.suppress(RayActorError):
+                    await self._reaction.submit.remote(item)
                 await self._hub.put.remote([item])
             case Interrupt():
                 self.decided["interrupts"] += 1
-                await self._reaction.interrupt.remote(item)
+                with contextlib.suppress(RayActorError):  # nothing left to cancel
+                    await self._reaction.interrupt.remote(item)
                 await self._hub.put.remote([item])
             case Request():
                 self.decided["requests"] += 1
                 await self._memory.add_many.remote([item])
                 await self._hub.put.remote([item])
             case Reply():
-                if await self._reaction.reply.remote(item):
+                try:
+                    delivered = await self._reaction.reply.remote(item)
+                except RayActorError:  # the loop that asked died with its actor
+                    delivered = False
+                if delivered:
                     await self._hub.put.remote([item])
                     return
                 # the loop that asked is gone (its answer failed): the words stand on their own

@@ -24,6 +24,7 @@ from perception.audio import AudioPerception
 from perception.clips import ClipSegmenter
 from perception.speakers import SpeakerIdentity
 from perception.video import VideoPerception
+from runtime.actors.supervised import Supervised
 from runtime.hops import Backpressure, BoundedSender, DropOldest
 from runtime.sources import LiveSource, open_source
 from vigil.items import AudioChunk, Clip, EndOfStream, Item, StreamError, Utterance, VideoFrame
@@ -54,7 +55,7 @@ class PerceptionStats:
     hops: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-class PerceptionActor:
+class PerceptionActor(Supervised):
     """Plays ``source`` through the perception stages; wrapped with ``ray.remote`` by the graph.
 
     The stages come as factories so that their models load inside the actor's process.
@@ -116,9 +117,15 @@ class PerceptionActor:
         """The voices known now, names included, for long-term memory to keep."""
         return self._audio.speakers.export()
 
-    async def run(self) -> PerceptionStats:
-        """Play the source to its end; returns the stream's statistics."""
-        self._source = open_source(self._source_spec, stream_id=self.stream_id, paced=self._paced)
+    async def run(self, start_at: float = 0.0) -> PerceptionStats:
+        """Play the source to its end; returns the stream's statistics.
+
+        ``start_at``: the media second of a file to play from (a stream resumed after this
+        actor was restarted); live sources are always at their live edge.
+        """
+        self._source = open_source(
+            self._source_spec, stream_id=self.stream_id, paced=self._paced, start_at=start_at
+        )
         try:
             await self._source.open()
         except Exception as error:

@@ -36,6 +36,7 @@ from reaction.clarify import ClarifyAgent, LiveClarify
 from reaction.engine import ReactionStage
 from reaction.search import MemorySearch, Searcher
 from reaction.sinks import Sink, fan_out
+from runtime.actors.supervised import Supervised
 from vigil.instructions import WatchSpec
 from vigil.items import (
     Clarification,
@@ -54,7 +55,7 @@ __all__ = ["ReactionActor"]
 log = logging.getLogger(__name__)
 
 
-class ReactionActor:
+class ReactionActor(Supervised):
     """Wrapped with ``ray.remote`` by the graph; ``memory``, ``hub`` are actor handles."""
 
     def __init__(
@@ -84,6 +85,9 @@ class ReactionActor:
         self._told_to_wait: set[str] = set()  # streams told that their answers wait
         self._direct: set[asyncio.Task[None]] = set()  # answers that need no model
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        # Set by ``ready``: calls that need the model wait for it (on an instance Ray has just
+        # restarted, until the supervisor has set it up again).
+        self._set_up = asyncio.Event()
         self.answered = 0
         self.cancelled = 0
         self.prefills = 0
@@ -99,6 +103,7 @@ class ReactionActor:
         self._queue = AnswerQueue(self._answer, workers=self._stage.backend.concurrency)
         await self._stage.start()
         await asyncio.gather(*(sink.start() for sink in self._sinks))
+        self._set_up.set()
         return True
 
     async def connect(self, decision: Any) -> None:
@@ -139,6 +144,7 @@ class ReactionActor:
 
     async def compile_instruction(self, instruction: str) -> WatchSpec | None:
         """The model's reading of a standing instruction, for the decision stage."""
+        await self._set_up.wait()
         return await self._stage.compile_instruction(instruction)
 
     async def check_instruction(
@@ -146,6 +152,7 @@ class ReactionActor:
     ) -> str | None:
         """The model's judgement whether an instruction no condition fits is being met at
         ``media_time``: the evidence when it is, else None."""
+        await self._set_up.wait()
         snapshot = await self._memory.snapshot.remote(stream_id)
         try:
             happening = await self._stage.check_instruction(
@@ -165,6 +172,7 @@ class ReactionActor:
         An instruction whose answer is already written (``output``) needs no model and waits
         for nothing: it goes out at once, whatever is queued.
         """
+        await self._set_up.wait()
         if trigger.output:
             task = asyncio.create_task(self._answer(trigger))
             self._direct.add(task)
@@ -184,6 +192,7 @@ class ReactionActor:
 
     async def interrupt(self, interrupt: Interrupt) -> int:
         """Cancel the stream's answers in progress and drop its waiting ones; how many."""
+        await self._set_up.wait()
         running = self._queue.running(interrupt.stream_id)
         for trigger in running:
             self._stage.cancel(trigger.request.request_id)
@@ -191,12 +200,14 @@ class ReactionActor:
 
     async def idle(self) -> None:
         """Wait until no answer waits or is in progress on any stream."""
+        await self._set_up.wait()
         while self._direct:
             await asyncio.wait(set(self._direct))
         await self._queue.idle()
 
     async def waiting(self) -> int:
         """Answers waiting for their turn (for metrics and tests)."""
+        await self._set_up.wait()
         return self._queue.waiting
 
     async def _answer(self, trigger: Trigger) -> None:
@@ -232,6 +243,7 @@ class ReactionActor:
                         media_time=trigger.media_time,
                         stage="reaction",
                         message=f"answer to {trigger.request.text!r} failed: {error}",
+                        request_id=trigger.request.request_id,
                     )
                 ]
             )

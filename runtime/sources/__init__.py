@@ -34,10 +34,11 @@ __all__ = [
 _VIDEO_DEVICE = re.compile(r"/dev/video\d+")
 
 
-def open_source(spec: str, *, stream_id: str, paced: bool = True) -> Source:
+def open_source(spec: str, *, stream_id: str, paced: bool = True, start_at: float = 0.0) -> Source:
     """The source that ``spec`` names, not yet opened (``await source.open()`` does that).
 
-    ``paced`` applies to files only: live devices always run in real time.
+    ``paced`` and ``start_at`` (the media second to play from: a stream resumed after its
+    perception restarted) apply to files only: live devices are always at their live edge.
     """
     spec = spec.strip()
     if not spec:
@@ -53,7 +54,7 @@ def open_source(spec: str, *, stream_id: str, paced: bool = True) -> Source:
     if kind == "mic" and not rest.startswith("//"):
         rest = "" if rest.strip() == "default" else rest
         return MicrophoneSource(_device(rest, what="mic"), stream_id=stream_id)
-    return FileSource(spec, stream_id=stream_id, paced=paced)
+    return FileSource(spec, stream_id=stream_id, paced=paced, start_at=start_at)
 
 
 def _device(text: str, *, what: str) -> int | str | None:

@@ -12,6 +12,7 @@ stalling the demuxer would only make the network buffers overflow instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,9 +47,12 @@ class FileSource(Source):
         audio: bool = True,
         capacity: int = 32,
         timeout: float = 10.0,
+        start_at: float = 0.0,
     ) -> None:
         if not (video or audio):
             raise ValueError("FileSource needs video, audio or both")
+        if start_at < 0:
+            raise ValueError("start_at must be 0 or more")
         self.location = str(location)
         self.scheme = urlparse(self.location).scheme.lower() if "://" in self.location else ""
         super().__init__(
@@ -60,6 +64,7 @@ class FileSource(Source):
         self._want_video = video
         self._want_audio = audio
         self._timeout = timeout
+        self._start_at = start_at
         self._container: av.container.InputContainer | None = None
         self._streams: list[av.VideoStream | av.AudioStream] = []
 
@@ -109,6 +114,16 @@ class FileSource(Source):
                     f"unknown codec in {self.location} ({stream.type} stream {stream.index})",
                     hint="re-encode it, e.g. `ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4`",
                 )
+        if self._start_at:
+            self._seek(container)
+
+    def _seek(self, container: av.container.InputContainer) -> None:
+        """Move to the key frame at or before ``start_at``; frames before it are decoded
+        (to rebuild the picture) but not played. A stream that cannot seek plays from the
+        start and skips ahead the same way."""
+        origin = (container.start_time or 0) / av.time_base
+        with contextlib.suppress(av.FFmpegError):
+            container.seek(int((origin + self._start_at) / av.time_base), backward=True)
 
     def _wanted(self) -> str:
         kinds = [k for k, on in (("video", self._want_video), ("audio", self._want_audio)) if on]
@@ -125,8 +140,10 @@ class FileSource(Source):
         assert self._container is not None
         container = self._container
         origin = None if container.start_time is None else container.start_time / av.time_base
+        if self._start_at and origin is None:
+            origin = 0.0  # a seek leaves no first frame to count from
         clocks = {stream.index: _StreamClock() for stream in self._streams}
-        start_wall = time.monotonic()
+        start_wall = time.monotonic() - self._start_at
         frame_index = 0
         for packet in self._packets():
             if packet is None:
@@ -153,6 +170,8 @@ class FileSource(Source):
                     media_time,
                 ):
                     return "stopped"
+                if media_time < self._start_at:
+                    continue
                 if self.paced and not self._wait_until(start_wall + media_time):
                     return "stopped"
                 stamps = {"source": time.time()}
