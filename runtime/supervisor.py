@@ -120,7 +120,7 @@ class Supervisor:
         for name, actor in self._stages():
             process = await _call(actor.process)
             if process != self._processes[name]:
-                told.append(await self._set_up(name))
+                told.extend(await self._set_up(name))
                 self._processes[name] = process
         version = await _call(self._graph.memory.version, self._graph.stream_id)
         if version < self._memory_version:  # a new memory actor counts from zero
@@ -147,36 +147,48 @@ class Supervisor:
         """The stages whose restarts are found by asking (perception's by its run failing)."""
         return [("decision", self._graph.decision), ("reaction", self._graph.reaction)]
 
-    async def _set_up(self, name: str) -> Item:
+    async def _set_up(self, name: str) -> list[Item]:
         graph = self._graph
-        if name == "reaction":
-            await _call(graph.reaction.connect, graph.decision)
-            await graph.reaction.ready.remote()
-            if self._config.reaction.prefill_interval > 0:
-                await graph.reaction.watch.remote(
-                    graph.stream_id, self._config.reaction.prefill_interval
-                )
-            again = [t for t in self._pending.values() if t.request.request_id not in self._retried]
-            lost = [t for t in self._pending.values() if t.request.request_id in self._retried]
-            for trigger in again:
-                self._retried.add(trigger.request.request_id)
-                await graph.reaction.submit.remote(trigger)
-            for trigger in lost:
-                self._pending.pop(trigger.request.request_id)
-            what = f"{len(again)} answer(s) in progress asked again"
-            if lost:
-                what += f", {len(lost)} lost a second time: " + "; ".join(
-                    repr(t.request.text) for t in lost
-                )
-            return self._told(name, f"the reaction stage restarted; {what}")
         if name == "decision":
             await _call(graph.decision.submit, list(self._told_again.values()))
-            return self._told(
-                name,
-                f"the decision stage restarted; {len(self._told_again)} instruction(s) and "
-                "question(s) not yet due given again",
+            return [
+                self._told(
+                    name,
+                    f"the decision stage restarted; {len(self._told_again)} instruction(s) and "
+                    "question(s) not yet due given again",
+                )
+            ]
+        await _call(graph.reaction.connect, graph.decision)
+        await graph.reaction.ready.remote()
+        if self._config.reaction.prefill_interval > 0:
+            await graph.reaction.watch.remote(
+                graph.stream_id, self._config.reaction.prefill_interval
             )
-        raise ValueError(f"no set-up for the {name} stage")
+        again = [t for t in self._pending.values() if t.request.request_id not in self._retried]
+        lost = [t for t in self._pending.values() if t.request.request_id in self._retried]
+        for trigger in again:
+            self._retried.add(trigger.request.request_id)
+            await graph.reaction.submit.remote(trigger)
+        told: list[Item] = [
+            self._told(
+                name,
+                f"the reaction stage restarted; {len(again)} answer(s) in progress asked again",
+            )
+        ]
+        for trigger in lost:  # asked again once already: the person is told, not kept waiting
+            request = trigger.request
+            del self._pending[request.request_id]
+            told.append(
+                StreamError(
+                    stream_id=graph.stream_id,
+                    media_time=trigger.media_time,
+                    stage="reaction",
+                    message=f"answer to {request.text!r} failed: the reaction stage died twice "
+                    "while answering it",
+                    request_id=request.request_id,
+                )
+            )
+        return told
 
     def _told(self, stage: str, message: str) -> StreamError:
         self.restarts[stage] = self.restarts.get(stage, 0) + 1
