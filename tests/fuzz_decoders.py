@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of media decoding with atheris (libFuzzer for Python).
 
-    python -m tests.fuzz_decoders -runs=2000 CORPUS_DIR [SEED_DIR ...]
+    python -m tests.fuzz_decoders -rss_limit_mb=0 -runs=2000 CORPUS_DIR [SEED_DIR ...]
 
 Each input is written to a file and played by the file source to its end, as a user's file
 would be. A clear refusal (MediaError) and warnings are fine; any other exception, a hang past
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +27,7 @@ with atheris.instrument_imports():
     from vigil.items import AudioChunk, VideoFrame
 
 _TIMEOUT = 20.0
+_MEMORY = 8 << 30  # bytes of address space
 _FILE = Path(tempfile.gettempdir()) / f"vigil-fuzz-{os.getpid()}.bin"
 
 
@@ -60,6 +62,10 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    # Memory is bounded here, not by libFuzzer's -rss_limit_mb: that reads the peak RSS, which
+    # Linux carries over exec, so a fuzzer started by a big process (a test suite) starts
+    # "out of memory". A decoder that runs away now gets MemoryError or ENOMEM instead.
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY, _MEMORY))
     atexit.register(_FILE.unlink, missing_ok=True)  # libFuzzer ends the process with exit()
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
