@@ -101,3 +101,14 @@ def test_accurate_preset_uses_the_default_people_detector() -> None:
     print("vtest people per second 5..10, default detector:", counts)
     errors = np.abs(np.array(counts) - HAND_COUNTS[:6])
     assert errors.mean() <= 1.5 and errors.max() <= 3, counts
+
+
+@pytest.mark.parametrize("size", [(48, 64), (2, 2), (17, 33), (1024, 16)])
+def test_frames_smaller_than_a_person_are_encoded_without_people(
+    encoder: CpuFrameEncoder, size: tuple[int, int]
+) -> None:
+    """OpenCV's people detector crashed the process on frames smaller than its window (a
+    64x48 camera, found by tests/test_fuzz_media.py); such frames have no one in them."""
+    rng = np.random.default_rng(0)
+    features = encoder.encode(rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+    assert features.people_boxes == ()

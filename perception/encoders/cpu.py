@@ -148,6 +148,9 @@ class CpuFrameEncoder:
             size = (round(grey.shape[1] * factor), round(grey.shape[0] * factor))
             smooth = cv2.INTER_AREA if factor < 1.0 else cv2.INTER_LINEAR
             scaled = cv2.resize(grey, size, interpolation=smooth)
+        window_width, window_height = self._hog.winSize
+        if scaled.shape[1] < window_width or scaled.shape[0] < window_height:
+            return ()  # no upright person fits the window (and OpenCV crashes on such frames)
         stride = (opts.people_stride, opts.people_stride)
         rects, weights = self._hog.detectMultiScale(
             scaled,
