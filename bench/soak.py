@@ -210,12 +210,14 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--minutes", type=float, default=60.0, help="how long to play")
     parser.add_argument(
         "--ask-every", type=float, default=60.0, help="seconds between typed questions"
     )
-    parser.add_argument("--sample-every", type=float, default=60.0)
-    parser.add_argument("--out", type=Path, default=Path("reports/soak"))
+    parser.add_argument("--sample-every", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/soak"), help="folder for soak.json, soak.png"
+    )
     args = parser.parse_args(argv)
     report = asyncio.run(soak(args))
     args.out.mkdir(parents=True, exist_ok=True)

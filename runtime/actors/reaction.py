@@ -206,9 +206,9 @@ class ReactionActor(Supervised):
         await self._queue.idle()
 
     async def waiting(self) -> int:
-        """Answers waiting for their turn (for metrics and tests)."""
-        await self._set_up.wait()
-        return self._queue.waiting
+        """Answers waiting for their turn (for metrics and tests); none on an instance Ray has
+        just restarted (a metric must not wait for its model to load)."""
+        return self._queue.waiting if self._set_up.is_set() else 0
 
     async def _answer(self, trigger: Trigger) -> None:
         if not self._queue.waiting:
