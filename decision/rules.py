@@ -24,7 +24,13 @@ import re
 
 from vigil.instructions import COLOURS, Clause, WatchSpec, normal_value
 
-__all__ = ["accounts_for", "offers_alternatives", "parse_instruction", "requested_output"]
+__all__ = [
+    "accounts_for",
+    "offers_alternatives",
+    "parse_instruction",
+    "requested_output",
+    "without_output",
+]
 
 _NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -41,18 +47,39 @@ _STOP = (
 )
 _PHRASE = r"([\w'-]+(?:\s+[\w'-]+){0,2}?)"
 
+_NOT_OUTPUT = (
+    r"(?:me|us|him|her|them|so|it|that|this|what|whether|which|who|how|why|something|anything|"
+    r"a|an|the|my|his|their|its|your|our|when|whenever|once|if|with|by|out|back|up|down|to|"
+    r"about|loud|aloud|[\w-]+ly)\b"
+)
+"""Words that begin no output ("say so", "say what happened", "respond immediately")."""
 _OUTPUT = re.compile(
-    r"(?:(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*)(?:please\s+)?"
-    r"(?:say|write|type|display|return|shout|announce|send|give me|post|reply|respond|answer)|"
-    r"(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*|\s)(?:please\s+)?"
-    r"(?:output|print|emit|respond with|reply with|answer with))\s+"
+    r"(?:(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*|\bjust\s+|(?<!someone)(?<!somebody)"
+    r"(?<!anyone)(?<!anybody)(?<!they)(?<!people)(?<!them)(?<!he)(?<!she)(?<!hear)(?<!to)"
+    r"(?<!will)(?<!would)(?<!might)(?<!\bi)\s)(?:please\s+)?(?:just\s+)?"
+    r"(?:say|write|type|display|return|shout|yell|holler|announce|send|give me|post|reply|"
+    r"respond|answer|log|jot down|write down|note down|type out)|"
+    r"(?:,\s*|\bthen\s+|^|\band\s+|;\s*|[.?!]\s*|\s)(?:please\s+)?(?:just\s+)?"
+    r"(?:output|print|emit|(?:respond|reply|answer|chime in|come back) with|"
+    r"(?:respond|reply|answer) by saying))\s+"
     r"(?:the\s+(?:word|text|string|phrase|message)\s+|just\s+|only\s+|simply\s+)?"
     r"(?:[\"“‘«](?P<quoted>[^\"”’»]{1,60})[\"”’»]|'(?P<single>[^']{1,60})'|"
     r"(?P<bare>(?-i:[A-Z][A-Z0-9-]{1,30}(?:\s+[A-Z][A-Z0-9-]{1,30})*))\b|"
-    r"(?<!say )(?<!tell )(?P<word>[\w-]{1,30})\s*[.!]?\s*$)",
+    rf"(?!{_NOT_OUTPUT})(?<!tell )(?P<words>[\w'-]{{1,30}}(?:\s+[\w'-]{{1,30}}){{0,3}}?)\s*[.!]?\s*"
+    r"(?=$|,|;|\s+(?:when|whenever|once|if|as soon as|every time|each time|the moment)\b))",
     re.IGNORECASE,
 )
-_SPEAKER = r"(?:someone|somebody|anyone|anybody|a person|one of them|people|a speaker|they|he|she)"
+"""An output asked for: a verb of saying or writing, then a quoted text, words in capitals,
+or up to four plain words that end the sentence or come before its condition ("respond with
+mic check", "announce gate open when ...")."""
+_SPEAKER = (
+    r"(?:someone|somebody|anyone|anybody|a person|one of them|people|a speaker|they|he|she|"
+    r"(?:the|a|any|our|my)\s+(?!(?:sign|screen|card|board|banner|poster|caption|label|display|"
+    r"ticker|scoreboard|note|text|title|headline|message|plate|placard|slide|monitor|tv|subtitle|"
+    r"menu|whiteboard|chalkboard|word|shirt|page|letter|readout|counter|clock)s?\b)[a-z]+)"
+)
+"""Who may say something: anyone, or a person named by role ("the host", "a customer"), but
+not a thing that "says" a text by showing it ("the sign says OPEN")."""
 _SAY = (
     r"(?:says?|said|saying|mentions?|mentioned|mentioning|talks? about|talking about|"
     r"speaks? (?:about|of)|brings? up|utters?|uttered|pronounces?|uses? the word|asks? about|"
@@ -71,6 +98,8 @@ _HEARD = re.compile(
     rf"|\b(?:the (?:word|name|phrase|term)\s+)?(?:[\"“‘«](?P<quoted2>[^\"”’»]+)[\"”’»]|"
     rf"'(?P<single2>[^']+)'|(?P<bare2>[\w'-]+))\s+(?:is|gets|was)\s+(?:said|spoken|mentioned|"
     rf"uttered|brought up|pronounced)\b"
+    rf"|\bthe (?:word|name|phrase|term|topic(?: of)?)\s+(?:[\"“‘«](?P<quoted4>[^\"”’»]+)[\"”’»]|"
+    rf"'(?P<single4>[^']+)'|(?P<bare4>[\w'-]+))\s+(?:comes|came) up\b(?!\s+on\b)"
     rf"|\bmention(?:s|ed)? of\s+(?:the\s+|an?\s+)?(?:[\"“‘«](?P<quoted3>[^\"”’»]+)[\"”’»]|"
     rf"'(?P<single3>[^']+)'|{_PHRASE}{_STOP})",
     re.IGNORECASE,
@@ -81,6 +110,8 @@ _TALKS = re.compile(
     r"takes the floor|has something to say)\b"
     r"|\b(?:hear|hears)\s+(?:from\s+)?(?P<name2>[A-Z][a-z]+)\b(?!\s+say)"
     r"|\b(?P<name3>[A-Z][a-z]+)(?:'s| is) (?:voice|turn to speak)\b"
+    r"|\b(?P<name4>[A-Z][a-z]+)\s+(?:asks|is asking|poses|raises|puts)\s+(?:a |any |another |"
+    r"(?:his|her|their) )?(?:question|something|anything)\b"
 )
 _QUESTION = re.compile(
     r"\bquestions?\b(?!\s+marks?)|\basks?\s+(?:me\s+|us\s+|you\s+)?(?:something|anything)\b",
@@ -88,7 +119,8 @@ _QUESTION = re.compile(
 )
 _TEXT_NOUN = (
     r"(?:word|words|text|sign|signs|caption|captions|label|banner|title|card|poster|note|"
-    r"board|screen|message|headline|plate|placard|writing|lettering|subtitle)"
+    r"board|whiteboard|chalkboard|scoreboard|billboard|noticeboard|screen|display|ticker|"
+    r"message|headline|plate|placard|writing|lettering|subtitle)"
 )
 _SHOWS = (
     r"(?:appears?|appearing|shows? up|showing up|is shown|gets shown|is displayed|is written|"
@@ -96,7 +128,7 @@ _SHOWS = (
     r"turns up|becomes visible|can be seen|is seen)"
 )
 _TEXT_TARGET = re.compile(
-    rf"\b{_TEXT_NOUN}\s+(?:that\s+|which\s+)?(?:says|reads|reading|saying|with|showing|shows|"
+    rf"\b{_TEXT_NOUN}(?:\s+(?:on|of)\s+(?:the|a|that|this)\s+\w+)?\s+(?:that\s+|which\s+)?(?:says|reads|reading|saying|with|showing|shows|"
     rf"displays|displaying|containing|contains|bearing|carrying|of|spelling|spells|"
     rf"(?:is|are) written)?\s*(?:on it\s+)?(?:the (?:word|text|name)\s+)?"
     rf"(?:[\"“‘«](?P<quoted>[^\"”’»]+)[\"”’»]|'(?P<single>[^']+)'|(?P<caps>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)"
@@ -105,13 +137,28 @@ _TEXT_TARGET = re.compile(
     rf"|(?:[\"“‘«](?P<quoted2>[^\"”’»]+)[\"”’»]|'(?P<single2>[^']+)'|"
     rf"(?P<caps2>[A-Z][A-Z0-9-]+(?:\s+[A-Z0-9][A-Z0-9-]*)*)\b)\s+(?:\w+\s+)?{_SHOWS}"
     rf"|\b(?:read|see|spot|notice)\s+(?:the (?:word|text)\s+)?(?:[\"“‘«](?P<quoted3>[^\"”’»]+)"
-    rf"[\"”’»]|'(?P<single3>[^']+)'|(?P<caps3>[A-Z][A-Z0-9-]+)\b)",
+    rf"[\"”’»]|'(?P<single3>[^']+)'|(?P<caps3>[A-Z][A-Z0-9-]+)\b)"
+    rf"|\b{_TEXT_NOUN}\s+(?:says|reads|shows|displays|spells(?: out)?)\s+"
+    rf"(?P<title>[A-Z][\w-]*(?:\s+[A-Z][\w-]*){{0,3}})\b",
 )
+_WORD_WRITTEN = re.compile(
+    r"\bthe (?:word|text|letters)\s+[\"'“‘]?(?P<word>[\w-]+)[\"'”’]?(?=.*?\b(?:written|printed|"
+    r"displayed|shown|appears?|on (?:the |a )?(?:screen|sign|card|board|note|poster|banner|"
+    r"label|slide|wall|shirt)|on it)\b)"
+    r"|\b(?:written|printed|displayed)\s+(?:on\s+[\w ]{1,30}?\s+)?the (?:word|text)\s+"
+    r"[\"'“‘]?(?P<word2>[\w-]+)",
+    re.IGNORECASE,
+)
+"""A lower-case word the instruction says is written ("the word yellow written on the note"):
+on-screen text, even when it names a colour."""
 _TEXT_CUE = re.compile(rf"\b{_TEXT_NOUN}\b|\b{_SHOWS}|\bwritten\b|\breads\b", re.IGNORECASE)
 _COLOUR = re.compile(
     r"\b(" + "|".join((*COLOURS, "gray", "violet", "magenta", "teal")) + r")\b", re.IGNORECASE
 )
-_PERSON = r"(?:people|persons?|pedestrians?|individuals?|humans?|men|women|visitors?|guests?)"
+_PERSON = (
+    r"(?:people|persons?|pedestrians?|individuals?|humans?|men|women|visitors?|guests?|folks|ppl|"
+    r"kids|children|customers|students|shoppers|passengers|players|workers|attendees|guys)"
+)
 _CROWD = r"(?:crowd|group|gathering|audience|attendance|headcount|turnout|number of people)"
 _MORE = r"more than|over|above|greater than|in excess of|exceeds?|tops?"
 _LEAST = r"(?:at least|no fewer than|no less than|reaches|hits|gets to|grows to)"
@@ -138,7 +185,10 @@ _NOBODY = re.compile(
     r"place|street|area|hall|view|screen|shot|picture|stage)\s+(?:is|becomes|goes|gets)\s+"
     r"(?:empty|clear|deserted)\b|\b(?:everyone|everybody|all (?:the )?(?:people|persons)|the "
     r"last person)\s+(?:has\s+|have\s+)?(?:left|leaves|gone|goes|is gone|walked out|exits?)\b"
-    r"|\bempty (?:room|scene|frame|street|view)\b",
+    r"|\b(?:room|scene|place|street|area|hall|lobby|office|shop|store)\s+empties\b"
+    r"|\bempty (?:room|scene|frame|street|view)\b|\b(?:the|a)\s+[a-z]+\s+(?:is|becomes|goes|gets|"
+    r"turns|is left)\s+(?:completely\s+|totally\s+|fully\s+|entirely\s+)?(?:empty|deserted|vacant|"
+    r"unoccupied)\b",
     re.IGNORECASE,
 )
 _SOMEONE = re.compile(
@@ -192,7 +242,7 @@ def _output(text: str) -> tuple[str, str]:
     match = _OUTPUT.search(text)
     if match is None:
         return "", text
-    output = _group(match, "quoted", "single", "bare", "word") or ""
+    output = _group(match, "quoted", "single", "bare", "words") or ""
     rest = (text[: match.start()] + " " + text[match.end() :]).strip()
     return normal_value("output", output), rest
 
@@ -216,7 +266,17 @@ def _speech(text: str) -> tuple[list[Clause], list[tuple[int, int]]]:
                 )
     for match in _HEARD.finditer(text):
         value = _group(
-            match, "quoted", "single", "quoted2", "single2", "bare2", "quoted3", "single3"
+            match,
+            "quoted",
+            "single",
+            "quoted2",
+            "single2",
+            "bare2",
+            "quoted4",
+            "single4",
+            "bare4",
+            "quoted3",
+            "single3",
         ) or next((g for g in reversed(match.groups()) if g), None)
         if value and (value := normal_value("speech_mentions", value)):
             clauses.append(Clause(kind="speech_mentions", value=value))
@@ -227,7 +287,7 @@ def _speech(text: str) -> tuple[list[Clause], list[tuple[int, int]]]:
             clauses.append(Clause(kind="person_speaks", value=normal_value("person_speaks", name)))
     if not clauses:
         for match in _TALKS.finditer(text):
-            name = _group(match, "name", "name2", "name3")
+            name = _group(match, "name", "name2", "name3", "name4")
             if name and name not in _NOT_NAMES:
                 clauses.append(
                     Clause(kind="person_speaks", value=normal_value("person_speaks", name))
@@ -243,10 +303,14 @@ def _on_screen(text: str, spoken: list[Clause], spans: list[tuple[int, int]]) ->
         if any(a <= match.start() < b or a < match.end() <= b for a, b in spans):
             continue  # "someone says the word X": the word is heard, not shown
         value = _group(match, "quoted", "single", "caps", "named", "quoted2", "single2", "caps2",
-                       "quoted3", "single3", "caps3")  # fmt: skip
+                       "quoted3", "single3", "caps3", "title")  # fmt: skip
         value = normal_value("text_on_screen", value or "")
         if value and value.upper() not in ("I", "A", "TV"):
             clauses.append(Clause(kind="text_on_screen", value=value))
+    match = _WORD_WRITTEN.search(text) if not clauses else None
+    if match and not any(a <= match.start() < b for a, b in spans):
+        value = normal_value("text_on_screen", _group(match, "word", "word2") or "")
+        clauses.append(Clause(kind="text_on_screen", value=value))
     if not clauses and not spoken and _TEXT_CUE.search(text):
         quoted = _QUOTED.search(text)
         if quoted:
@@ -325,7 +389,7 @@ _CAPS = re.compile(r"(?-i:\b[A-Z][A-Z0-9-]+\b)")
 _NOT_WATCHED = frozenset({"I", "TV", "OK", "VIGIL", "ASAP", "PLS", "FYI", "BTW"})
 _ASKS_OUTPUT = re.compile(
     r"\b(?:say|write|type|print|output|reply|respond|answer|shout|display|post)(?:\s+with)?"
-    r"\s+[\w'\"“‘-]+[\s.!]*$",
+    rf"\s+(?!{_NOT_OUTPUT})[\w'\"“‘-]+[\s.!]*$",
     re.IGNORECASE,
 )
 
@@ -333,6 +397,11 @@ _ASKS_OUTPUT = re.compile(
 def requested_output(instruction: str) -> str:
     """The exact output ``instruction`` asks for ("say 'all gone'"), or ""."""
     return _output(instruction)[0]
+
+
+def without_output(instruction: str) -> str:
+    """``instruction`` less its request for an output: what is left says what to watch."""
+    return _output(instruction)[1]
 
 
 def offers_alternatives(instruction: str) -> bool:
@@ -346,7 +415,7 @@ def accounts_for(instruction: str, spec: WatchSpec) -> bool:
     said = " ".join([*(c.value for c in spec.clauses), spec.output]).lower()
     quoted = [a or b for a, b in _QUOTED.findall(instruction)]
     capitals = [w for w in _CAPS.findall(instruction) if w not in _NOT_WATCHED]
-    if any(w.lower() not in said for w in (*quoted, *capitals)):
+    if any(normal_value("output", w).lower() not in said for w in (*quoted, *capitals)):
         return False
     if len(spec.clauses) == 1 and offers_alternatives(instruction):
         return False

@@ -123,8 +123,9 @@ def instructions(
         str,
         typer.Option(
             "--split",
-            help="dev (tuned on), heldout, fresh or unseen (never tuned on; fresh and unseen "
-            "were written by people who had not seen the rules or the other splits).",
+            help="dev (tuned on), heldout, fresh, unseen or sealed (never tuned on; fresh, "
+            "unseen and sealed were written by people who had not seen the rules or the other "
+            "splits).",
         ),
     ] = "heldout",
     understanding: Annotated[

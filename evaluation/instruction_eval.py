@@ -6,7 +6,8 @@ rules and prompts may be tuned on), ``heldout.jsonl`` (which they never are, tho
 have been read) and ``fresh.jsonl`` (written later by someone who had seen neither the rules
 nor the other splits, and whose lines nobody tuning has read) and ``unseen.jsonl`` (written
 by another such person, at the same time as the second half of ``dev.jsonl``, and likewise
-never read). An
+never read), and ``sealed.jsonl`` (80 more, written by a third such person after the misses of
+``fresh`` and ``unseen`` had been read, to measure what was changed after that reading). An
 instruction is understood correctly when the spec the decision stage would watch has the same
 meaning (:meth:`WatchSpec.same_meaning`); an instruction that fits no clause is understood
 correctly when it is recognised as such (the model then checks it moment by moment).
@@ -38,7 +39,7 @@ __all__ = [
     "score_instructions",
 ]
 
-SPLITS = ("dev", "heldout", "fresh", "unseen")
+SPLITS = ("dev", "heldout", "fresh", "unseen", "sealed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from decision.rules import without_output
 from reaction.backends.base import Backend, ChatMessage
 from reaction.context import load_prompt
-from vigil.instructions import COLOURS, SCHEMA, Clause, WatchSpec
+from vigil.instructions import COLOURS, SCHEMA, Clause, WatchSpec, normal_value
 
 __all__ = ["EXAMPLES", "check_messages", "compile_instruction", "grounded", "says_yes"]
 
@@ -136,22 +137,72 @@ def _original(value: str, instruction: str) -> str:
     return match.group(0) if match else value
 
 
+_SPEECH_CUE = (
+    r"say|says|said|saying|mention\w*|talk\w*|speak\w*|spoke|spoken|utter\w*|hear\w*|word|words|"
+    r"brings? up|brought up|comes? up|came up|discuss\w*|refer\w*|call\w* out|shout\w*|yell\w*|"
+    r"scream\w*|whisper\w*|exclaim\w*|cr(?:y|ies|ied)|pronounc\w*|voice\w*|chat\w*|"
+    r"conversation|topic|subject|ask\w*|mutter\w*|name-?drop\w*"
+)
+_PEOPLE_CUE = (
+    r"people|person|persons|someone|somebody|anyone|anybody|man|men|woman|women|visitors?|"
+    r"guests?|crowd|group|humans?|individuals?|pedestrians?|customers?|kids?|child|children|"
+    r"students?|workers?|players?|figures?|audience|staff|employees?|shoppers?|passengers?|"
+    r"folks|guys|heads|bodies|occupants?|attendees?|members?|patrons?|viewers?|spectators?|"
+    r"nobody|no one|empty|vacant|deserted|alone|headcount|turnout"
+)
+_CUES: dict[str, re.Pattern[str]] = {
+    kind: re.compile(rf"\b(?:{cue})\b", re.IGNORECASE)
+    for kind, cue in {
+        "speech_mentions": _SPEECH_CUE,
+        "person_speaks": _SPEECH_CUE,
+        "question_asked": r"questions?|ask\w*|inquir\w*|quer(?:y|ies)",
+        "people_at_least": _PEOPLE_CUE,
+        "people_at_most": _PEOPLE_CUE,
+        "face_visible": r"faces?|faced",
+        "scene_change": r"scenes?|shots?|cuts?|camera|angle|views?|switch\w*|transition\w*|footage|"
+        r"feed|location|setting",
+        "motion": r"mov\w*|motion|stir\w*|shift\w*|budg\w*|fidget\w*|wiggl\w*|activity|still",
+    }.items()
+}
+"""Words without which a clause of that kind was not asked for: a small model reads "someone
+sounds angry" as a word said and "a phone rings" as speech, and such a clause would fire on
+the wrong thing while the instruction's real event went unwatched (it belongs to ``other``)."""
+
+
+def _watched(instruction: str, output: str) -> str:
+    """The instruction less the output it asks for, so that "write 'placard up'" does not
+    also make "placard up" a text to watch for, nor "say RING" a word said."""
+    rest = without_output(instruction)
+    if rest != instruction or not output:  # the rules found the request and took it out
+        return rest
+    at = rest.lower().rfind(output.lower())
+    return rest if at < 0 else rest[:at] + rest[at + len(output) :]
+
+
 def grounded(spec: WatchSpec, instruction: str) -> WatchSpec | None:
     """``spec`` without what the instruction does not say (None when nothing is left)."""
+    output = spec.output if spec.output and _in(spec.output, instruction) else ""
+    watched = _watched(instruction, output)
     kept: list[Clause] = []
     for clause in spec.clauses:
         value = clause.value
+        cue = _CUES.get(clause.kind)
+        if cue is not None and not cue.search(watched):
+            log.info("dropped %s: nothing in %r asks for it", clause.kind, instruction)
+            continue
         if clause.kind in ("text_on_screen", "speech_mentions", "person_speaks"):
-            if not _in(value, instruction):
-                log.info("dropped %s: %r is not in %r", clause.kind, value, instruction)
+            if not _in(value, watched):
+                log.info("dropped %s: %r is not in %r", clause.kind, value, watched)
                 continue
             value = _original(value, instruction)
-        if clause.kind == "colour_on_screen" and value not in COLOURS:
+        if clause.kind == "colour_on_screen" and (
+            value not in COLOURS
+            or all(normal_value(clause.kind, word) != value for word in _words(instruction))
+        ):
             continue
         kept.append(Clause(kind=clause.kind, value=value, count=clause.count))
     if not kept:
         return None
-    output = spec.output if spec.output and _in(spec.output, instruction) else ""
     return WatchSpec(
         clauses=tuple(kept),
         combine=spec.combine,

@@ -9,6 +9,7 @@ import pytest
 from decision import DecisionOptions, DecisionStage, RulePolicy, classify, parse_instruction
 from decision.rules import accounts_for
 from decision.understanding import with_model
+from reaction.instructions import grounded
 from vigil.instructions import Clause, WatchSpec
 from vigil.items import (
     EndOfStream,
@@ -83,12 +84,79 @@ def test_classify(text: str, intent: str) -> None:
         ("Let me know once the word CLOSED shows up", "text_on_screen=CLOSED"),
         ("Tell me when someone says the word red", "speech_mentions=red"),
         ("tell me when Carlos talks", "person_speaks=Carlos"),
+        ("Tell me when the teacher mentions homework", "speech_mentions=homework"),
+        ("flag any mention of the word refund", "speech_mentions=refund"),
+        ("Alert me when the whiteboard says Sold Out", "text_on_screen=Sold Out"),
+        ("ping me once the label on the crate reads HEAVY", "text_on_screen=HEAVY"),
+        ("when the sign says OPEN, ping me", "text_on_screen=OPEN"),  # a sign says by showing
+        ("notify me when there are six or more kids in view", "people_at_least>=6"),
     ],
 )
 def test_parse_instruction(text: str, kind: str) -> None:
     spec = parse_instruction(text)
     assert spec is not None
     assert spec.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "output"),
+    [
+        (
+            "Once the poster shows SALE, respond with deals today",
+            "text_on_screen=SALE",
+            "deals today",
+        ),
+        ("say gate open when the board reads OPEN", "text_on_screen=OPEN", "gate open"),
+        (
+            "If you see the word purple written on the card, reply with 'found it'",
+            "text_on_screen=purple",  # a colour that is written is text, not a colour in view
+            "found it",
+        ),
+        (
+            "whenever Priya asks a question, jot down 'Priya asks'",
+            "person_speaks=Priya & question_asked",
+            "Priya asks",
+        ),
+        ("when the kitchen is completely empty, post all clear", "people_at_most<=0", "all clear"),
+        ("if there's any movement in the yard say MOVING", "motion", "MOVING"),
+        ("Tell me when Anna speaks, and say so", "person_speaks=Anna", ""),
+        ("When you hear someone say banana, ping me", "speech_mentions=banana", ""),
+    ],
+)
+def test_parse_instruction_and_its_output(text: str, kind: str, output: str) -> None:
+    spec = parse_instruction(text)
+    assert spec is not None
+    assert (spec.kind, spec.output) == (kind, output)
+    assert accounts_for(text, spec)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "clause", "output"),
+    [
+        ("Tell me if the baby looks sleepy", Clause(kind="speech_mentions", value="sleepy"), ""),
+        ("If the kettle whistles, print 'tea'", Clause(kind="question_asked"), "tea"),
+        (
+            "When the flag rises, print 'flag up'",
+            Clause(kind="text_on_screen", value="flag up"),
+            "flag up",
+        ),
+        ("when anything in the aquarium shifts, tell me", Clause(kind="scene_change"), ""),
+        ("Alert me when the lamp turns green", Clause(kind="colour_on_screen", value="red"), ""),
+    ],
+)
+def test_a_models_clause_the_instruction_does_not_ask_for_is_dropped(
+    instruction: str, clause: Clause, output: str
+) -> None:
+    spec = WatchSpec(clauses=(clause,), output=output, source="model")
+    assert grounded(spec, instruction) is None  # so the instruction goes to the rules or `other`
+
+
+def test_a_models_clause_the_instruction_asks_for_is_kept() -> None:
+    spec = WatchSpec(
+        clauses=(Clause(kind="speech_mentions", value="pizza"),), output="pizza", source="model"
+    )
+    kept = grounded(spec, "If somebody talks about pizza, reply pizza")
+    assert kept is not None and (kept.kind, kept.output) == ("speech_mentions=pizza", "pizza")
 
 
 def test_the_output_asked_for_is_not_what_is_watched() -> None:
@@ -316,7 +384,7 @@ async def test_an_instruction_stays_quiet_during_its_cooldown() -> None:
         ("If at least 4 people show up, say FULL HOUSE", True),
         ("ping me if someone asks a question or says help", False),  # one alternative read
         ("when the screen turns red near the EXIT door, beep", False),  # EXIT unexplained
-        ("if my face is in frame just say hi", False),  # an output asked for, none read
+        ("if my face is in frame I want you to say hi", False),  # an output asked for, none read
     ],
 )
 def test_the_rules_are_trusted_only_with_the_whole_instruction(

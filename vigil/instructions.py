@@ -89,6 +89,10 @@ def normal_value(kind: str, value: str) -> str:
     and names lower case (on-screen text keeps its case for display, compared without it)."""
     value = value.strip().strip("\"'“”‘’.,!?:;").strip()
     value = re.sub(r"^(?:the|a|an)\s+(?=\w)", "", value, flags=re.IGNORECASE)
+    if kind in ("text_on_screen", "speech_mentions"):  # "the word lunch" is "lunch"
+        value = re.sub(
+            r"^(?:word|words|phrase|term|name|text)\s+(?=\S)", "", value, flags=re.IGNORECASE
+        ).strip("\"'“”‘’")
     if kind == "colour_on_screen":
         value = value.lower()
         return _COLOUR_ALIASES.get(value, value)
