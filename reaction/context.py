@@ -277,9 +277,11 @@ def build_messages(
             f"Your latest answer (t={last.media_time:.1f}s), to {last.question!r}: "
             f"{last.text.strip()}\n\n{asked}"
         )
-    # The request may take more than its reserve; the timeline then gives way.
-    budget = budget_tokens - max(0, count(asked) - REQUEST_RESERVE)
-    state, older = _state(seen, heard, budget_tokens=budget, count=count, asked_at=trigger.asked_at)
+    # A request longer than its reserve goes over the budget rather than cut the timeline
+    # elsewhere than the prefix evaluated before it was asked (the context has room for it).
+    state, older, _ = _state(
+        seen, heard, budget_tokens=budget_tokens, count=count, asked_at=trigger.asked_at
+    )
     if older and request.kind != "instruction":
         found = select_evidence(request.text, older, budget_tokens=EVIDENCE_TOKENS, count=count)
         if found:
@@ -363,12 +365,19 @@ def build_prefix(
 ) -> list[ChatMessage]:
     """The start that the next request's prompt will share, to evaluate ahead of time.
 
-    It is :func:`build_messages` for a request asked after everything given, cut just before
-    the request: the system prompt, the timeline and the "Now" line. A backend that caches
-    prompt prefixes (llama.cpp, vLLM) then has only the request left to read when it comes.
+    It is :func:`build_messages` for a request asked after everything given, up to the newest
+    line of its timeline: the system prompt and the settled timeline. A backend that caches
+    prompt prefixes (llama.cpp, vLLM) then has only the rest to read when a request comes.
+
+    The rest changes with nearly every frame: the newest span's end and count, the index's
+    last-seen times, the "Now" line. Evaluated ahead, those lines were read again every
+    second, about 100 tokens a second on a busy stream, which kept two cores' worth of
+    llama.cpp busy and left answers waiting behind it in the hour-long soak; read with the
+    request, they are a few dozen tokens read once.
     """
-    state, _ = _state(observations, utterances, budget_tokens=budget_tokens, count=count)
-    return [ChatMessage("system", system_prompt()), ChatMessage("user", state)]
+    _, _, window = _state(observations, utterances, budget_tokens=budget_tokens, count=count)
+    settled = "\n".join([_HEADING, *(line.text for line in window[:-1])]) if window else ""
+    return [ChatMessage("system", system_prompt()), ChatMessage("user", settled)]
 
 
 def _state(
@@ -378,9 +387,9 @@ def _state(
     budget_tokens: int,
     count: Callable[[str], int],
     asked_at: float | None = None,
-) -> tuple[str, list[_Line]]:
+) -> tuple[str, list[_Line], list[_Line]]:
     """The timeline and the "Now" line (``asked_at`` stands in for "now" when nothing was
-    seen yet), and the older lines that did not fit.
+    seen yet), the older lines that did not fit, and the lines that did.
 
     The room left for the timeline does not depend on the request (a fixed
     ``REQUEST_RESERVE`` stands for the request's own lines), so a question and the prefix
@@ -400,4 +409,4 @@ def _state(
         now_time=f"{now_time:.1f}s",
         now=now_line(seen) if seen else "nothing seen yet",
     )
-    return state, lines[: len(lines) - len(window)]
+    return state, lines[: len(lines) - len(window)], window

@@ -183,7 +183,7 @@ def test_approx_tokens_counts_digits_words_and_marks() -> None:
 
 
 def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
-    observations = [obs(float(t), 3 if t < 8 else 4) for t in range(14)]
+    observations = [obs(float(t), 3, colours=("red" if t < 8 else "blue",)) for t in range(14)]
     utterances = [said(12.5, 13.5, "How many people are there?", "alice")]
     prefix = build_prefix(observations=observations, utterances=[], budget_tokens=700)
     messages = build_messages(
@@ -194,7 +194,20 @@ def test_the_prefix_evaluated_ahead_is_where_the_prompt_starts() -> None:
         budget_tokens=700,
     )
     assert prefix[0] == messages[0]
-    assert messages[1].content.startswith(prefix[1].content + "\n\nQuestion from")
+    assert prefix[1].content.startswith("Timeline:\nt=0.0-7.0s seen: 3 people")
+    assert messages[1].content.startswith(prefix[1].content + "\nt=8.0-13.0s seen: 3 people")
+    # what changes with every frame (the newest span, the "Now" line) is left to the request
+    assert "t=8.0-13.0s" not in prefix[1].content and "Now (" not in prefix[1].content
+
+
+def test_a_long_request_does_not_move_the_timelines_cut() -> None:
+    seen, heard = long_day()
+    prefix = build_prefix(observations=seen, utterances=heard, budget_tokens=700)
+    pasted = "Given all of this, " + "and what came before it, " * 40 + "what changed?"
+    messages = build_messages(
+        question(pasted, 599.0), observations=seen, utterances=heard, answers=(), budget_tokens=700
+    )
+    assert messages[1].content.startswith(prefix[1].content)
 
 
 def long_day() -> tuple[list[Observation], list[Utterance]]:
