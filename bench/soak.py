@@ -85,6 +85,7 @@ class Sampler:
         self.rows: list[dict[str, Any]] = []
         self.media = 0.0
         self.latencies: list[float] = []
+        self.waits: list[float] = []  # of each answer, the part spent waiting for its turn
         self.fired = 0
         self.errors: list[str] = []
 
@@ -94,6 +95,7 @@ class Sampler:
                 self.media = max(self.media, item.media_time)
             case Response(cancelled=False):
                 self.latencies.append(item.latency)
+                self.waits.append(item.queue_wait)
                 self.fired += item.question == INSTRUCTION
             case StreamError():
                 self.errors.append(item.message)
@@ -105,6 +107,8 @@ class Sampler:
             await asyncio.sleep(self.every)
             now = time.monotonic()
             latencies = self.latencies[last_answers:]
+            waits = self.waits[last_answers:]
+            own = [latency - wait for latency, wait in zip(latencies, waits, strict=True)]
             self.rows.append(
                 {
                     "minute": round((now - began) / 60, 2),
@@ -115,6 +119,9 @@ class Sampler:
                     "dropped": await self.graph.perception.dropped.remote(),
                     "answers": len(latencies),
                     "answer_latency_p50_s": statistics.median(latencies) if latencies else None,
+                    # the same less the wait for a turn: another answer was being generated
+                    "first_token_after_turn_p50_s": statistics.median(own) if own else None,
+                    "turn_wait_p50_s": statistics.median(waits) if waits else None,
                     "load_average": os.getloadavg(),
                 }
             )
@@ -160,8 +167,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     axes[0][1].set(title="realtime factor (media s per wall s)", xlabel="minute", ylim=(0, 1.5))
     axes[1][0].plot(minutes, [r["answers_waiting"] for r in rows])
     axes[1][0].set(title="answers waiting", xlabel="minute")
-    axes[1][1].plot(minutes, [r["answer_latency_p50_s"] or 0 for r in rows])
-    axes[1][1].set(title="answer latency p50 (s)", xlabel="minute")
+    axes[1][1].plot(minutes, [r["answer_latency_p50_s"] or 0 for r in rows], label="in all")
+    after_turn = [r.get("first_token_after_turn_p50_s") or 0 for r in rows]
+    axes[1][1].plot(minutes, after_turn, label="after its turn came")
+    axes[1][1].set(title="end of question to first token p50 (s)", xlabel="minute")
+    axes[1][1].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -39,8 +39,8 @@ option more often from it (see ``_focused``).
 
 from __future__ import annotations
 
+import bisect
 import functools
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,10 +55,11 @@ from vigil.items import Observation, Request, Response, Trigger, Utterance
 __all__ = [
     "EVIDENCE_TOKENS",
     "FOCUS_TOKENS",
-    "GRID",
+    "KEEP",
     "LOOKAHEAD",
     "RECENT",
     "REQUEST_RESERVE",
+    "WindowStart",
     "approx_tokens",
     "asks",
     "build_messages",
@@ -76,10 +77,20 @@ RECENT = 2.5
 """Seconds over which the "Now" line takes the highest count (three frames at 1 Hz)."""
 
 
-GRID = 30.0
-"""Seconds: over budget, the timeline starts at a multiple of this (see ``_fit``). Each jump
-of the start means evaluating the whole prompt again, so the grid is coarse: a jump drops up
-to 30 s of the oldest lines at once, and the prefix then stays put for about as long."""
+KEEP = 0.5
+"""Of the timeline's budget, what it fills just after its start moved on: the rest is room to
+grow before it must move again (see ``_fit``)."""
+
+
+@dataclass(slots=True)
+class WindowStart:
+    """Where a stream's timeline window starts (media seconds), kept from one prompt to the
+    next so that consecutive prompts share their beginning (see ``_fit``); None until the
+    timeline first outgrows its budget."""
+
+    time: float | None = None
+
+
 REQUEST_RESERVE = 80
 """Tokens kept for the request's own lines ("Now", the question, the instruction)."""
 FOCUS_TOKENS = 300
@@ -198,23 +209,31 @@ def _timeline(seen: Sequence[Observation], heard: Sequence[Utterance]) -> list[_
     return lines
 
 
-def _fit(lines: list[_Line], left: int, count: Callable[[str], int]) -> list[_Line]:
-    """The newest lines that fit in ``left`` tokens, cut at a multiple of ``GRID`` seconds.
+def _fit(
+    lines: list[_Line], left: int, count: Callable[[str], int], start: WindowStart
+) -> list[_Line]:
+    """The newest lines that fit in ``left`` tokens, from ``start`` while they fit there.
 
-    Cutting on a grid keeps the first line (and so the cached prefix) the same from one prompt
-    to the next, until the lines since the cut no longer fit; the cut then jumps one step.
+    Each move of the start means reading the whole prompt again, so the start stays put until
+    the lines since it no longer fit, and then moves far enough on that they fill only ``KEEP``
+    of the budget. Moving it just enough, or to a fixed grid of media time, fails on a busy
+    scene: with a new line every second the window slid with every line, and each prompt was
+    read cold (in the soak, the first token went from 2 s to 8-11 s).
     """
     costs = [count(line.text) + 1 for line in lines]
+    if start.time is not None:
+        since = bisect.bisect_left([line.time for line in lines], start.time)
+        if since < len(lines) and sum(costs[since:]) <= left:
+            return lines[since:]
+    room = left if start.time is None else int(left * KEEP)
     first, total = len(lines), 0
-    while first > 0 and total + costs[first - 1] <= left:
+    while first > 0 and total + costs[first - 1] <= room:
         first -= 1
         total += costs[first]
     first = min(first, len(lines) - 1)  # the latest line stays, whatever it costs
-    if first <= 0:
-        return lines
-    cut = math.ceil(lines[first].time / GRID) * GRID
-    snapped = [line for line in lines[first:] if line.time >= cut]
-    return snapped if snapped and snapped[-1] is lines[-1] else lines[first:]
+    if first > 0:  # an early timeline that fits whole sets no start
+        start.time = lines[first].time
+    return lines[first:]
 
 
 def build_messages(
@@ -228,8 +247,13 @@ def build_messages(
     choices: Choices | None = None,
     answer_with: str = "letter",
     count: Callable[[str], int] = approx_tokens,
+    window: WindowStart | None = None,
 ) -> list[ChatMessage]:
     """A system message (always the same) and one user message within ``budget_tokens``.
+
+    ``window`` is where the stream's timeline starts, shared with :func:`build_prefix` (and
+    moved on by either when the timeline outgrows the budget); without it, the newest lines
+    that fit.
 
     ``recalled`` (what long-term memory found in earlier sessions) and the evidence chosen from
     before the window go between the state and the request: they depend on the request, so
@@ -280,9 +304,16 @@ def build_messages(
     # A request longer than its reserve goes over the budget rather than cut the timeline
     # elsewhere than the prefix evaluated before it was asked (the context has room for it).
     state, older, _ = _state(
-        seen, heard, budget_tokens=budget_tokens, count=count, asked_at=trigger.asked_at
+        seen,
+        heard,
+        budget_tokens=budget_tokens,
+        count=count,
+        asked_at=trigger.asked_at,
+        window=window or WindowStart(),
     )
     if older and request.kind != "instruction":
+        asked_before = f" said: {request.text.strip()}"  # the same question, no evidence
+        older = [line for line in older if not line.text.endswith(asked_before)]
         found = select_evidence(request.text, older, budget_tokens=EVIDENCE_TOKENS, count=count)
         if found:
             lines = "\n".join(line.text for line in found)
@@ -327,8 +358,13 @@ def _focused(
 
 def asks(utterance: Utterance, request: Request) -> bool:
     """Whether ``utterance`` is the spoken request itself (it is stated below the notes, and
-    it is no evidence for its own answer)."""
-    return utterance.text.strip() == request.text.strip()
+    it is no evidence for its own answer). The same words said earlier are other utterances:
+    taking them out too would make the timeline differ from the prefix evaluated before the
+    question, and a question repeated every loop was read cold every time."""
+    return (
+        abs(utterance.t1 - request.media_time) < 0.05
+        and utterance.text.strip() == request.text.strip()
+    )
 
 
 def recorded(
@@ -362,6 +398,7 @@ def build_prefix(
     utterances: Sequence[Utterance],
     budget_tokens: int,
     count: Callable[[str], int] = approx_tokens,
+    window: WindowStart | None = None,
 ) -> list[ChatMessage]:
     """The start that the next request's prompt will share, to evaluate ahead of time.
 
@@ -371,12 +408,17 @@ def build_prefix(
 
     The rest changes with nearly every frame: the newest span's end and count, the index's
     last-seen times, the "Now" line. Evaluated ahead, those lines were read again every
-    second, about 100 tokens a second on a busy stream, which kept two cores' worth of
-    llama.cpp busy and left answers waiting behind it in the hour-long soak; read with the
-    request, they are a few dozen tokens read once.
+    second (about 100 tokens a second on a stream like the soak's, most of a core); read with
+    the request, they are a few dozen tokens read once.
     """
-    _, _, window = _state(observations, utterances, budget_tokens=budget_tokens, count=count)
-    settled = "\n".join([_HEADING, *(line.text for line in window[:-1])]) if window else ""
+    _, _, lines = _state(
+        observations,
+        utterances,
+        budget_tokens=budget_tokens,
+        count=count,
+        window=window or WindowStart(),
+    )
+    settled = "\n".join([_HEADING, *(line.text for line in lines[:-1])]) if lines else ""
     return [ChatMessage("system", system_prompt()), ChatMessage("user", settled)]
 
 
@@ -387,6 +429,7 @@ def _state(
     budget_tokens: int,
     count: Callable[[str], int],
     asked_at: float | None = None,
+    window: WindowStart,
 ) -> tuple[str, list[_Line], list[_Line]]:
     """The timeline and the "Now" line (``asked_at`` stands in for "now" when nothing was
     seen yet), the older lines that did not fit, and the lines that did.
@@ -401,12 +444,12 @@ def _state(
     index = "\n".join(index_lines(seen, heard))
     left = budget_tokens - count(system_prompt()) - count(index) - REQUEST_RESERVE
     lines = _timeline(seen, heard)
-    window = _fit(lines, left, count)
-    context = "\n".join([_HEADING, *(line.text for line in window)]) if window else ""
+    kept = _fit(lines, left, count, window)
+    context = "\n".join([_HEADING, *(line.text for line in kept)]) if kept else ""
     state = load_prompt("state").format(
         context=context,
         index=f"\n{index}\n" if index else "",
         now_time=f"{now_time:.1f}s",
         now=now_line(seen) if seen else "nothing seen yet",
     )
-    return state, lines[: len(lines) - len(window)], window
+    return state, lines[: len(lines) - len(kept)], kept

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 from reaction.choices import parse_choices
 from reaction.context import (
+    WindowStart,
     approx_tokens,
     build_messages,
     build_prefix,
@@ -155,16 +158,23 @@ def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
     assert "t=299.0s seen: 5 people" in tiny and "t=298.0s" not in tiny
 
 
-def test_over_budget_the_start_stays_put_between_questions() -> None:
-    """The cut falls on a time grid, so the next prompt repeats the previous one's start."""
+def test_over_budget_the_start_stays_put_then_moves_far_on() -> None:
+    """A busy scene writes a line a second: the window's start stays put while the lines
+    since it fit, then moves on far enough to leave half the budget to grow into."""
     observations = [obs(float(t), 2, text=(f"N{t % 3}",)) for t in range(400)]
-    starts = set()
-    for asked in (300.0, 301.0, 302.0, 303.0):
-        prompt = user(question("How many?", asked), budget=500, observations=observations)
-        first = prompt.splitlines()[1]
-        starts.add(first)
-        assert first.startswith("t=") and float(first[2:].split("s")[0]) % 10 == 0
-    assert len(starts) == 1
+    window = WindowStart()
+    firsts = []
+    for asked in range(300, 340):
+        prompt = user(question("How many?", float(asked)), observations=observations, window=window)
+        firsts.append(prompt.splitlines()[1])
+        assert f"t={asked:.1f}s seen" in prompt, "the latest line is always there"
+    moves = [i for i in range(1, len(firsts)) if firsts[i] != firsts[i - 1]]
+    gaps = [b - a for a, b in itertools.pairwise(moves)]
+    assert moves and all(gap >= 5 for gap in gaps), "not a window that slides with every line"
+    # without a kept start, the newest lines that fit: a fuller window
+    cold = user(question("How many?", 339.0), observations=observations)
+    warm = user(question("How many?", 339.0), observations=observations, window=window)
+    assert cold.count(" seen: ") > warm.count(" seen: ")
 
 
 def test_consecutive_prompts_share_a_prefix() -> None:
@@ -267,3 +277,15 @@ def test_no_evidence_block_when_everything_fits() -> None:
         observations=seen[:60], utterances=heard,
     )  # fmt: skip
     assert "Earlier notes" not in text and "Carlos said" in text
+
+
+def test_the_same_words_said_earlier_stay_in_the_timeline() -> None:
+    """Only the utterance that is the question leaves the timeline: taking out every earlier
+    one with the same words made the prompt differ from the prefix read before it."""
+    observations = [obs(float(t), 2) for t in range(20)]
+    earlier = said(2.0, 3.0, "What does the sign say?", "alice")
+    now = said(18.0, 19.0, "What does the sign say?", "alice")
+    prompt = user(question("What does the sign say?", 19.0), observations=observations,
+                  utterances=[earlier, now])  # fmt: skip
+    assert "t=2.0-3.0s alice said: What does the sign say?" in prompt
+    assert "t=18.0-19.0s" not in prompt
