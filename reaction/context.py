@@ -19,8 +19,9 @@ ordered so that the answer is one lookup away. Hence:
   of its own to a similar question (after "What word was on the card Bob showed?": PENGUIN,
   "What word was on Carol's card?" got PENGUIN too), and an answer is a guess, not a record;
   kept out of the timeline, answers also never invalidate the cached prefix;
-- over budget, the oldest lines go first, whatever their kind, cut on a time grid so that the
-  cached prefix survives; the latest observation always stays;
+- over budget, the oldest lines go first, whatever their kind; the window's start is kept
+  per stream and moved on in large steps (see ``_fit``), so that the cached prefix survives
+  between moves; the latest observation always stays;
 - the system prompt never changes, so it is cached even across streams.
 
 Nothing seen or said after the question (plus a little slack) enters the prompt: an unpaced

@@ -4,9 +4,12 @@
 as JSON, constrained to the schema by the backend (a llama.cpp grammar, vLLM's structured
 output, an OpenAI-compatible ``response_format``), after a few worked examples. A small model
 can still put a word in the wrong clause or invent one, so what it writes is checked against
-the instruction: every word, name and output it names must be in the instruction, colours
-must be ones perception reports. A clause that fails the check is dropped; a spec with none
-left is no spec.
+the instruction: every word, name and output it names must be in the instruction (a word to
+watch for outside the output asked for), a colour must be named and be one perception
+reports, and a clause of any kind needs words for that kind (a word said needs a verb of
+saying or hearing, a people count a word for people). A clause that fails the check is
+dropped; a spec with none left is no spec, and the rules or the model-checked ``other``
+clause take the instruction.
 
 **Checking.** An instruction that fits no clause ("tell me when someone starts cooking") is put
 to the model with the stream's latest timeline: is it happening now, yes or no? The answer is

@@ -485,6 +485,8 @@ def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastA
     async def forget_session(who: Tenant, session_id: str) -> dict[str, Any]:
         memory_on()
         deleted = await _memory_call(state.memory.forget_session(who, session_id))
+        if any(s.id == session_id for s in state.sessions.of(who)):
+            state.sessions.forget(session_id)
         return {"session": session_id, "deleted": deleted}
 
     async def _memory_call(call: Any) -> int:

@@ -9,6 +9,10 @@ events rather than stalling the stream (it is told how many it missed).
 Ending a session ends its streams the way a run ends: a live stream is finished, a file
 stops where it is, and each graph then writes its voices and its session summary to memory
 before its actors go.
+
+With long-term memory on, every session is also kept in a ledger beside the store
+(:mod:`service.ledger`): a restarted service lists the sessions of before, their
+instructions and answers, and those that had not ended are open again.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from runtime.console import plain
 from runtime.graph import StreamGraph
 from runtime.session import play, vigil_cause
 from runtime.stages import ModelPaths
+from service.ledger import Ledger
+from vigil.cache import cache_dir
 from vigil.errors import VigilError
 from vigil.items import (
     AudioChunk,
@@ -158,6 +164,7 @@ class Session:
     answers: list[dict[str, Any]] = field(default_factory=list)
     ended: bool = False
     summaries: list[str] = field(default_factory=list)
+    restored: bool = False  # read back from the ledger by a restarted service
     events: deque[dict[str, Any]] = field(init=False)
     readers: set[Reader] = field(default_factory=set)
 
@@ -186,7 +193,16 @@ class Session:
             "streams": [s.view() for s in self.streams.values()],
             "instructions": list(self.instructions),
             "answers": len(self.answers),
+            "restored": self.restored,
         }
+
+
+def _open_ledger(config: VigilConfig) -> Ledger | None:
+    """The ledger beside the memory store, when memory outlives the service (else none: a
+    restarted service would list sessions whose memory is gone)."""
+    if not config.memory.persistent:
+        return None
+    return Ledger((config.memory.path or cache_dir() / "memory") / "service-sessions.sqlite3")
 
 
 def _answer(item: Response, stream_id: str) -> dict[str, Any]:
@@ -219,6 +235,19 @@ class Sessions:
         self._on_item = on_item
         self._sessions: dict[str, Session] = {}
         self._streams: dict[str, Stream] = {}
+        self._ledger = _open_ledger(config)
+        for saved in self._ledger.load() if self._ledger else ():
+            self._sessions[saved.id] = Session(
+                saved.id,
+                saved.tenant,
+                config.service.events_kept,
+                created=saved.created,
+                instructions=saved.instructions,
+                answers=saved.answers,
+                ended=saved.ended,
+                summaries=saved.summaries,
+                restored=True,
+            )
 
     # --- lookups ---------------------------------------------------------------------------------
 
@@ -257,7 +286,17 @@ class Sessions:
             )
         session = Session(new_id(), tenant, self.config.service.events_kept)
         self._sessions[session.id] = session
+        if self._ledger:
+            self._ledger.created(session.id, tenant, session.created)
         return session
+
+    def forget(self, session_id: str) -> None:
+        """Drop an ended session's record (its memory was forgotten); an open one stays."""
+        session = self._sessions.get(session_id)
+        if session is not None and session.ended:
+            del self._sessions[session_id]
+        if self._ledger and (session is None or session.ended):
+            self._ledger.forget(session_id)
 
     def allowed(self, source: str) -> str:
         """``source`` if the service may play it, else :class:`Forbidden` saying why."""
@@ -316,6 +355,8 @@ class Sessions:
         if session.ended:
             raise NotFound(f"session {session.id!r} has ended")
         session.instructions.append(text)
+        if self._ledger:
+            self._ledger.instruction(session.id, text)
         request_id = new_id()
         for stream in session.streams.values():
             if stream.state in ("starting", "playing"):
@@ -356,11 +397,23 @@ class Sessions:
             _, late = await asyncio.wait(tasks, timeout=timeout)
             for task in late:
                 task.cancel()
+        if self._ledger:
+            self._ledger.ended(session.id, session.summaries)
         session.publish({"type": "SessionEnded", "summaries": session.summaries})
 
     async def close(self) -> None:
-        """End every session (the service is shutting down)."""
-        await asyncio.gather(*(self.end(s) for s in self._sessions.values()))
+        """Stop every stream (the service is shutting down). With a ledger, open sessions
+        stay open on disk, to go on when the service starts again; without, they end."""
+        if self._ledger is None:
+            await asyncio.gather(*(self.end(s) for s in self._sessions.values()))
+            return
+        for stream in self.playing():
+            with contextlib.suppress(Exception):
+                await self.finish(stream, "the service is stopping")
+        tasks = [s.task for s in self._streams.values() if s.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=30.0)
+        self._ledger.close()
 
     # --- the streams' work -----------------------------------------------------------------------
 
@@ -444,7 +497,9 @@ class Sessions:
         if isinstance(item, Observation | Utterance) and item.media_time > stream.media_time:
             stream.media_time = item.media_time
         if isinstance(item, Response):
-            session.answers.append(_answer(item, stream.id))
+            session.answers.append(answer := _answer(item, stream.id))
+            if self._ledger:
+                self._ledger.answer(session.id, answer)
         if isinstance(item, StreamError) and item.fatal:
             stream.error = item.message
         if self._on_item is not None:

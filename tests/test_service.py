@@ -542,3 +542,55 @@ def test_tokens_never_reach_the_log_and_hostile_frames_are_refused_before_decodi
     for payload, why in ((ppm, "not a JPEG"), (huge, "pixels")):
         with pytest.raises(IngestError, match=why):
             ingest.decode(_message(b"V", payload))
+
+
+def test_a_restarted_service_lists_its_sessions_and_reopens_those_not_ended(
+    ray_cluster: None, model_paths: ModelPaths, tmp_path: Path
+) -> None:
+    config = load_config(
+        service={"tokens": TOKENS}, memory={"persistent": True, "path": str(tmp_path)}
+    )
+    with (
+        BackgroundServer(create_app(config, paths=model_paths)) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        kept, ended = _session(http), _session(http)
+        instruction = {"text": "Tell me when a dog appears"}
+        said = http.post(f"/v1/sessions/{kept}/instructions", json=instruction, headers=A)
+        assert said.status_code in (200, 201, 202), said.text
+        assert http.delete(f"/v1/sessions/{ended}", headers=A).status_code in (200, 204)
+        other = _session(http, B)
+    # the service stops (each change was written when it happened) and starts again
+    with (
+        BackgroundServer(create_app(config, paths=model_paths)) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        listed = {s["id"]: s for s in http.get("/v1/sessions", headers=A).json()}
+        assert set(listed) == {kept, ended}, "tenant B's session stays B's"
+        assert listed[kept]["restored"] and not listed[kept]["ended"]
+        assert listed[kept]["instructions"] == ["Tell me when a dog appears"]
+        assert listed[ended]["ended"]
+        assert [s["id"] for s in http.get("/v1/sessions", headers=B).json()] == [other]
+        assert http.get(f"/v1/sessions/{kept}/answers", headers=A).status_code == 200
+        forgot = http.delete(f"/v1/memory/sessions/{ended}", headers=A)
+        assert forgot.status_code == 200, forgot.text
+    with (
+        BackgroundServer(create_app(config, paths=model_paths)) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        assert [s["id"] for s in http.get("/v1/sessions", headers=A).json()] == [kept]
+
+
+def test_the_ledger_keeps_answers_in_order_across_a_reopen(tmp_path: Path) -> None:
+    from service.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger.created("s1", "tenant-a", 1.0)
+    for n in range(3):
+        ledger.answer("s1", {"text": f"answer {n}", "asked_at": float(n)})
+    ledger.ended("s1", ["they talked about keys"])
+    ledger.close()
+    (saved,) = Ledger(tmp_path / "ledger.sqlite3").load()
+    assert (saved.id, saved.tenant, saved.ended) == ("s1", "tenant-a", True)
+    assert [a["text"] for a in saved.answers] == ["answer 0", "answer 1", "answer 2"]
+    assert saved.summaries == ["they talked about keys"]
