@@ -60,6 +60,7 @@ __all__ = [
     "LOOKAHEAD",
     "RECENT",
     "REQUEST_RESERVE",
+    "SAME_ASKING",
     "WindowStart",
     "approx_tokens",
     "asks",
@@ -78,6 +79,9 @@ RECENT = 2.5
 """Seconds over which the "Now" line takes the highest count (three frames at 1 Hz)."""
 
 
+SAME_ASKING = 1.0
+"""Seconds between an utterance's end and a request with its words within which they are one
+asking (perception's and the decision stage's clocks for one utterance agree to far less)."""
 KEEP = 0.5
 """Of the timeline's budget, what it fills just after its start moved on: the rest is room to
 grow before it must move again (see ``_fit``)."""
@@ -363,7 +367,7 @@ def asks(utterance: Utterance, request: Request) -> bool:
     taking them out too would make the timeline differ from the prefix evaluated before the
     question, and a question repeated every loop was read cold every time."""
     return (
-        abs(utterance.t1 - request.media_time) < 0.05
+        abs(utterance.t1 - request.media_time) <= SAME_ASKING
         and utterance.text.strip() == request.text.strip()
     )
 
