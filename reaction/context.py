@@ -19,9 +19,8 @@ ordered so that the answer is one lookup away. Hence:
   of its own to a similar question (after "What word was on the card Bob showed?": PENGUIN,
   "What word was on Carol's card?" got PENGUIN too), and an answer is a guess, not a record;
   kept out of the timeline, answers also never invalidate the cached prefix;
-- over budget, the oldest lines go first, whatever their kind; the window's start is kept
-  per stream and moved on in large steps (see ``_fit``), so that the cached prefix survives
-  between moves; the latest observation always stays;
+- over budget, the oldest lines go first, whatever their kind, cut on a time grid (finer for
+  a busy scene) so that the cached prefix survives; the latest observation always stays;
 - the system prompt never changes, so it is cached even across streams.
 
 Nothing seen or said after the question (plus a little slack) enters the prompt: an unpaced
@@ -42,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,12 +56,11 @@ from vigil.items import Observation, Request, Response, Trigger, Utterance
 __all__ = [
     "EVIDENCE_TOKENS",
     "FOCUS_TOKENS",
-    "KEEP",
+    "GRID",
     "LOOKAHEAD",
     "RECENT",
     "REQUEST_RESERVE",
     "SAME_ASKING",
-    "WindowStart",
     "approx_tokens",
     "asks",
     "build_messages",
@@ -82,18 +81,11 @@ RECENT = 2.5
 SAME_ASKING = 1.0
 """Seconds between an utterance's end and a request with its words within which they are one
 asking (perception's and the decision stage's clocks for one utterance agree to far less)."""
-KEEP = 0.5
-"""Of the timeline's budget, what it fills just after its start moved on: the rest is room to
-grow before it must move again (see ``_fit``)."""
-
-
-@dataclass(slots=True)
-class WindowStart:
-    """Where a stream's timeline window starts (media seconds), kept from one prompt to the
-    next so that consecutive prompts share their beginning (see ``_fit``); None until the
-    timeline first outgrows its budget."""
-
-    time: float | None = None
+GRID = 30.0
+"""Seconds: over budget, the timeline starts at a multiple of a grid of at most this (see
+``_fit``). Each jump of the start means evaluating the whole prompt again, so the grid is
+coarse: a jump drops up to a grid step of the oldest lines at once, and the prefix then stays
+put for about as long."""
 
 
 REQUEST_RESERVE = 80
@@ -214,30 +206,42 @@ def _timeline(seen: Sequence[Observation], heard: Sequence[Utterance]) -> list[_
     return lines
 
 
-def _fit(
-    lines: list[_Line], left: int, count: Callable[[str], int], start: WindowStart
-) -> list[_Line]:
-    """The newest lines that fit in ``left`` tokens, from ``start`` while they fit there.
+def _grid(lines: list[_Line], costs: list[int], left: int) -> float:
+    """The grid for ``_fit``: ``GRID``, or finer where ``left`` tokens hold less than twice
+    that (a busy scene writes a line a second): a power of two seconds within half of what
+    they hold on average over the whole timeline, which moves little from one prompt to the
+    next."""
+    span = lines[-1].time - lines[0].time
+    held = span * left / max(1, sum(costs))
+    return min(GRID, 2.0 ** math.floor(math.log2(max(held / 2, 1.0))))
 
-    Each move of the start means reading the whole prompt again, so the start stays put until
-    the lines since it no longer fit, and then moves far enough on that they fill only ``KEEP``
-    of the budget. Moving it just enough, or to a fixed grid of media time, fails on a busy
-    scene: with a new line every second the window slid with every line, and each prompt was
-    read cold (in the soak, the first token went from 2 s to 8-11 s).
+
+def _fit(lines: list[_Line], left: int, count: Callable[[str], int]) -> list[_Line]:
+    """The newest lines that fit in ``left`` tokens, cut at a multiple of a grid (``_grid``).
+
+    Cutting on a grid keeps the first line (and so the cached prefix) the same from one prompt
+    to the next, until the lines since the cut no longer fit; the cut then jumps one step. The
+    cut depends only on the lines, so a prompt is the same whenever it is built. A grid
+    wider than what the budget holds had no step inside the window: on a busy scene the window
+    slid with every line and each prompt was read cold (in the soak, the first token went from
+    2 s to 8-11 s); hence the finer grid there, halved again if a step still falls past the
+    newest line.
     """
     costs = [count(line.text) + 1 for line in lines]
-    if start.time is not None:
-        since = bisect.bisect_left([line.time for line in lines], start.time)
-        if since < len(lines) and sum(costs[since:]) <= left:
-            return lines[since:]
-    room = left if start.time is None else int(left * KEEP)
     first, total = len(lines), 0
-    while first > 0 and total + costs[first - 1] <= room:
+    while first > 0 and total + costs[first - 1] <= left:
         first -= 1
         total += costs[first]
     first = min(first, len(lines) - 1)  # the latest line stays, whatever it costs
-    if first > 0:  # an early timeline that fits whole sets no start
-        start.time = lines[first].time
+    if first <= 0:
+        return lines
+    times = [line.time for line in lines]
+    grid = _grid(lines, costs, left)
+    while grid >= 1.0:
+        at = bisect.bisect_left(times, math.ceil(lines[first].time / grid) * grid, lo=first)
+        if at < len(lines):
+            return lines[at:]
+        grid /= 2
     return lines[first:]
 
 
@@ -252,13 +256,8 @@ def build_messages(
     choices: Choices | None = None,
     answer_with: str = "letter",
     count: Callable[[str], int] = approx_tokens,
-    window: WindowStart | None = None,
 ) -> list[ChatMessage]:
     """A system message (always the same) and one user message within ``budget_tokens``.
-
-    ``window`` is where the stream's timeline starts, shared with :func:`build_prefix` (and
-    moved on by either when the timeline outgrows the budget); without it, the newest lines
-    that fit.
 
     ``recalled`` (what long-term memory found in earlier sessions) and the evidence chosen from
     before the window go between the state and the request: they depend on the request, so
@@ -309,12 +308,7 @@ def build_messages(
     # A request longer than its reserve goes over the budget rather than cut the timeline
     # elsewhere than the prefix evaluated before it was asked (the context has room for it).
     state, older, _ = _state(
-        seen,
-        heard,
-        budget_tokens=budget_tokens,
-        count=count,
-        asked_at=trigger.asked_at,
-        window=window or WindowStart(),
+        seen, heard, budget_tokens=budget_tokens, count=count, asked_at=trigger.asked_at
     )
     if older and request.kind != "instruction":
         asked_before = f" said: {request.text.strip()}"  # the same question, no evidence
@@ -403,7 +397,6 @@ def build_prefix(
     utterances: Sequence[Utterance],
     budget_tokens: int,
     count: Callable[[str], int] = approx_tokens,
-    window: WindowStart | None = None,
 ) -> list[ChatMessage]:
     """The start that the next request's prompt will share, to evaluate ahead of time.
 
@@ -416,13 +409,7 @@ def build_prefix(
     second (about 100 tokens a second on a stream like the soak's, most of a core); read with
     the request, they are a few dozen tokens read once.
     """
-    _, _, lines = _state(
-        observations,
-        utterances,
-        budget_tokens=budget_tokens,
-        count=count,
-        window=window or WindowStart(),
-    )
+    _, _, lines = _state(observations, utterances, budget_tokens=budget_tokens, count=count)
     settled = "\n".join([_HEADING, *(line.text for line in lines[:-1])]) if lines else ""
     return [ChatMessage("system", system_prompt()), ChatMessage("user", settled)]
 
@@ -434,7 +421,6 @@ def _state(
     budget_tokens: int,
     count: Callable[[str], int],
     asked_at: float | None = None,
-    window: WindowStart,
 ) -> tuple[str, list[_Line], list[_Line]]:
     """The timeline and the "Now" line (``asked_at`` stands in for "now" when nothing was
     seen yet), the older lines that did not fit, and the lines that did.
@@ -449,7 +435,7 @@ def _state(
     index = "\n".join(index_lines(seen, heard))
     left = budget_tokens - count(system_prompt()) - count(index) - REQUEST_RESERVE
     lines = _timeline(seen, heard)
-    kept = _fit(lines, left, count, window)
+    kept = _fit(lines, left, count)
     context = "\n".join([_HEADING, *(line.text for line in kept)]) if kept else ""
     state = load_prompt("state").format(
         context=context,

@@ -27,7 +27,6 @@ import functools
 import logging
 import math
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,7 +36,6 @@ from reaction.choices import Choices, parse_choices, support
 from reaction.clarify import Asker, ClarifyAgent
 from reaction.context import (
     LOOKAHEAD,
-    WindowStart,
     approx_tokens,
     asks,
     build_messages,
@@ -198,7 +196,6 @@ class ReactionStage:
         self.options = options or ReactionOptions()
         self._answers: set[_Answer] = set()
         self._prefilled = ""  # the user text of the last prefill, as the backend cached it
-        self._windows: dict[str, WindowStart] = defaultdict(WindowStart)  # per stream
 
     async def start(self) -> None:
         """Load the model and evaluate the system prompt once, so that it is cached.
@@ -230,12 +227,10 @@ class ReactionStage:
         """
         if self._answers:
             return False
-        stream = next((item.stream_id for item in (*observations, *utterances)), "")
         system, user = build_prefix(
             observations=observations,
             utterances=utterances,
             budget_tokens=self.options.budget_tokens,
-            window=self._windows[stream],
         )
         text = _within_step(self._prefilled, user.content, self.options.prefill_step)
         await self.backend.prefill([system, ChatMessage("user", text)])
@@ -303,7 +298,6 @@ class ReactionStage:
                 budget_tokens=self.options.budget_tokens,
                 choices=choices,
                 answer_with="text" if self._score_method() == "mean_logprob" else "letter",
-                window=self._windows[trigger.stream_id],
             )
             prompt_wall = time.time()
             if choices is not None:

@@ -6,7 +6,6 @@ import itertools
 
 from reaction.choices import parse_choices
 from reaction.context import (
-    WindowStart,
     approx_tokens,
     build_messages,
     build_prefix,
@@ -158,23 +157,31 @@ def test_budget_drops_the_oldest_and_keeps_the_latest() -> None:
     assert "t=299.0s seen: 5 people" in tiny and "t=298.0s" not in tiny
 
 
-def test_over_budget_the_start_stays_put_then_moves_far_on() -> None:
-    """A busy scene writes a line a second: the window's start stays put while the lines
-    since it fit, then moves on far enough to leave half the budget to grow into."""
+def test_over_budget_the_start_stays_put_between_questions() -> None:
+    """The cut falls on a time grid (30 s where the budget holds minutes), so the next prompt
+    repeats the previous one's start."""
+    observations = [obs(float(t), 2, text=(f"N{t // 4 % 3}",)) for t in range(400)]
+    starts = set()
+    for asked in (300.0, 301.0, 302.0, 303.0, 306.0):
+        prompt = user(question("How many?", asked), budget=500, observations=observations)
+        starts.add(prompt.splitlines()[1])
+    assert len(starts) == 1, starts
+
+
+def test_a_busy_scene_moves_the_start_in_steps_not_with_every_line() -> None:
+    """A line a second: the budget holds less than the 30 s grid, so the grid is finer, and the
+    start still stays put over several lines (a window that slid with every line was read cold
+    each time)."""
     observations = [obs(float(t), 2, text=(f"N{t % 3}",)) for t in range(400)]
-    window = WindowStart()
     firsts = []
     for asked in range(300, 340):
-        prompt = user(question("How many?", float(asked)), observations=observations, window=window)
+        prompt = user(question("How many?", float(asked)), observations=observations)
         firsts.append(prompt.splitlines()[1])
         assert f"t={asked:.1f}s seen" in prompt, "the latest line is always there"
     moves = [i for i in range(1, len(firsts)) if firsts[i] != firsts[i - 1]]
-    gaps = [b - a for a, b in itertools.pairwise(moves)]
-    assert moves and all(gap >= 5 for gap in gaps), "not a window that slides with every line"
-    # without a kept start, the newest lines that fit: a fuller window
-    cold = user(question("How many?", 339.0), observations=observations)
-    warm = user(question("How many?", 339.0), observations=observations, window=window)
-    assert cold.count(" seen: ") > warm.count(" seen: ")
+    assert moves and all(b - a >= 4 for a, b in itertools.pairwise(moves)), moves
+    again = user(question("How many?", 339.0), observations=observations)
+    assert again.splitlines()[1] == firsts[-1], "the same prompt whenever it is built"
 
 
 def test_consecutive_prompts_share_a_prefix() -> None:
