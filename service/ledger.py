@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vigil.errors import ConfigError
+
 __all__ = ["Ledger", "SavedSession"]
 
 log = logging.getLogger(__name__)
@@ -59,9 +61,17 @@ class Ledger:
         self._lock = threading.Lock()
         self._closed = False
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:  # not a database, or a damaged one: left as is
+            self._db.close()
+            raise ConfigError(
+                f"the session ledger {path} cannot be read ({error})",
+                hint="move the file away to start without the earlier sessions' list; the "
+                "memory store beside it is not affected",
+            ) from error
 
     def _write(self, sql: str, *args: object) -> None:
         with self._lock:

@@ -594,3 +594,16 @@ def test_the_ledger_keeps_answers_in_order_across_a_reopen(tmp_path: Path) -> No
     assert (saved.id, saved.tenant, saved.ended) == ("s1", "tenant-a", True)
     assert [a["text"] for a in saved.answers] == ["answer 0", "answer 1", "answer 2"]
     assert saved.summaries == ["they talked about keys"]
+
+
+def test_a_damaged_ledger_is_a_clear_error_and_is_left_as_it_was(tmp_path: Path) -> None:
+    from service.sessions import Sessions
+    from vigil.errors import ConfigError
+
+    ledger = tmp_path / "service-sessions.sqlite3"
+    ledger.write_bytes(b"not a database, " * 64)
+    config = load_config(memory={"persistent": True, "path": str(tmp_path)})
+    with pytest.raises(ConfigError, match="cannot be read") as raised:
+        Sessions(config, lambda: None)  # type: ignore[arg-type,return-value]
+    assert "move the file away" in raised.value.hint
+    assert ledger.read_bytes() == b"not a database, " * 64
