@@ -30,7 +30,7 @@ from bench.pipeline import PeakMemory
 from evaluation.demo import Overlay, build_clip, clip_info
 from evaluation.samples import sample_video
 from runtime.config import load_config
-from runtime.graph import cpus_needed, ensure_ray
+from runtime.graph import cpus_needed, ensure_ray, shares_llm
 from service.app import create_app
 from service.client import clip_media, send_media
 from service.server import BackgroundServer
@@ -139,6 +139,7 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
         "clients": args.clients,
         "seconds": args.seconds,
         "llm": args.llm,
+        "shared_llm": not args.own_models,
         "asked": sum(r["asked"] for r in results),
         "answered": sum(r["answered"] for r in results),
         "spoken_answered": sum(r["spoken_answered"] for r in results),
@@ -163,7 +164,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--ask-every", type=float, default=15.0)
-    parser.add_argument("--llm", default="qwen2.5-0.5b-instruct", help="models.llm of each graph")
+    parser.add_argument("--llm", default="qwen2.5-0.5b-instruct", help="models.llm")
+    parser.add_argument(
+        "--own-models",
+        action="store_true",
+        help="a language model per stream (reaction.shared off) instead of one for all",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/bench-service-load.json"))
     args = parser.parse_args(argv)
     clip = build_clip(
@@ -178,9 +184,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = load_config(
         service={"tokens": {TOKEN: "bench"}, "max_streams": args.clients},
         models={"llm": args.llm},
-        reaction={"max_tokens": 32},
+        reaction={"max_tokens": 32, "shared": not args.own_models},
     )
-    ensure_ray(None, cpus=cpus_needed(config, args.clients, shared_encoder=False))
+    shared = shares_llm(config)
+    ensure_ray(
+        None, cpus=cpus_needed(config, args.clients, shared_encoder=False, shared_llm=shared)
+    )
     server = BackgroundServer(
         create_app(config),
         ping_interval=config.service.ping_interval_s,

@@ -53,10 +53,19 @@ from vigil.instructions import WatchSpec
 from vigil.items import Observation, Response, ResponseDelta, Trigger, Utterance, new_id
 from vigil.passages import Found
 
-__all__ = ["CHECK_LINES", "CHECK_SECONDS", "MEASURED_WEIGHT", "ReactionOptions", "ReactionStage"]
+__all__ = [
+    "CHECK_LINES",
+    "CHECK_SECONDS",
+    "MEASURED_WEIGHT",
+    "Prefilled",
+    "ReactionOptions",
+    "ReactionStage",
+]
 
 log = logging.getLogger(__name__)
 
+Prefilled = Literal["done", "partial", "declined"]
+"""What one :meth:`ReactionStage.prefill` call did."""
 MEASURED_WEIGHT = 3.0
 """How much more an option gains when what perception measured picks it (the question's time
 cue, "no longer on screen", "the first", "right after X", or its count, "how many speakers")
@@ -216,26 +225,28 @@ class ReactionStage:
         *,
         observations: Sequence[Observation] = (),
         utterances: Sequence[Utterance] = (),
-    ) -> bool:
+    ) -> Prefilled:
         """Evaluate the prompt that the next answer will start with, while nothing is asked.
 
         On a CPU, reading a few hundred tokens of timeline takes seconds; done as the stream
         goes, a question only leaves its own lines to read. One call reads at most about
         ``prefill_step`` new tokens, cut at a line, so an answer never waits long behind it;
-        returns whether the whole prefix is now read (call again if not). Skipped (False)
-        while an answer is being generated: answers come first.
+        returns ``"done"`` when the whole prefix is now read, ``"partial"`` when there is more
+        (call again), ``"declined"`` when nothing was read: an answer is being generated
+        (answers come first), or the backend declined (a model shared with busier streams).
         """
         if self._answers:
-            return False
+            return "declined"
         system, user = build_prefix(
             observations=observations,
             utterances=utterances,
             budget_tokens=self.options.budget_tokens,
         )
         text = _within_step(self._prefilled, user.content, self.options.prefill_step)
-        await self.backend.prefill([system, ChatMessage("user", text)])
+        if not await self.backend.prefill([system, ChatMessage("user", text)]):
+            return "declined"
         self._prefilled = text
-        return text == user.content
+        return "done" if text == user.content else "partial"
 
     async def stop(self) -> None:
         await self.cancel_all()

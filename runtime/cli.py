@@ -229,7 +229,7 @@ def serve(
     import ray
     import uvicorn
 
-    from runtime.graph import cpus_needed, ensure_ray
+    from runtime.graph import cpus_needed, ensure_ray, shares_llm
     from service.app import create_app
     from service.logs import json_logging
 
@@ -243,7 +243,12 @@ def serve(
     # replace, so that stopping the service ends every session cleanly.
     owns_ray = ensure_ray(
         settings.runtime.ray_address,
-        cpus=cpus_needed(settings, settings.service.max_streams, shared_encoder=False),
+        cpus=cpus_needed(
+            settings,
+            settings.service.max_streams,
+            shared_encoder=False,
+            shared_llm=shares_llm(settings),
+        ),
     )
     try:
         uvicorn.run(

@@ -150,6 +150,11 @@ class ReactionConfig(_Section):
     budget_tokens: int = Field(700, ge=64, description="Prompt tokens given to memory.")
     threads: int = Field(2, ge=1)
     timeout: float = Field(60.0, gt=0, description="Seconds before a generation is abandoned.")
+    shared: bool = Field(
+        True,
+        description="llama_cpp, vllm: one model for every stream of vigil serve (and of vigil run "
+        "with several sources), answering in turn, rather than a copy per stream.",
+    )
     speak: bool = Field(False, description="Say answers aloud (piper voice, sound card).")
     websocket_port: int | None = Field(
         None, ge=0, le=65535, description="Serve answers to WebSocket clients on this port."

@@ -7,8 +7,10 @@
 
 Several streams run as several such graphs in one cluster. With ``models.encoder`` set, they
 share one :class:`SharedEncoder` actor that holds the vision model (on a GPU when the cluster
-has one) and batches frames across streams; everything else is per stream, as the reaction
-actor answers to one decision actor and reads one memory.
+has one) and batches frames across streams. With ``reaction.shared`` (the default), they share
+one :class:`SharedLanguageModel` actor that holds the language model and answers them in
+turn. Everything else is per stream, as the reaction actor answers to one decision actor and
+reads one memory.
 
 Stages are plain classes; here they become actors with ``ray.remote``. Vigil starts a local
 Ray when none is running, or joins the cluster at ``runtime.ray_address``.
@@ -31,12 +33,14 @@ from perception.video import VideoPerception
 from runtime.actors.decision import DecisionActor
 from runtime.actors.encoder import EncoderInfo, FrameEncoderActor, RemoteFrameEncoder
 from runtime.actors.hub import EventHub
+from runtime.actors.llm import LanguageModelActor, ModelInfo, RemoteBackend
 from runtime.actors.perception import PerceptionActor
 from runtime.actors.reaction import ReactionActor
 from runtime.config import VigilConfig
 from runtime.stages import (
     ModelPaths,
     build_audio_perception,
+    build_backend,
     build_clarify,
     build_clip_segmenter,
     build_decision_stage,
@@ -46,7 +50,15 @@ from runtime.stages import (
 )
 from vigil.items import new_id
 
-__all__ = ["SharedEncoder", "StreamGraph", "cpus_needed", "ensure_ray", "shared_video_perception"]
+__all__ = [
+    "SharedEncoder",
+    "SharedLanguageModel",
+    "StreamGraph",
+    "cpus_needed",
+    "ensure_ray",
+    "shared_video_perception",
+    "shares_llm",
+]
 
 
 def ensure_ray(address: str | None, *, cpus: float = 0.0) -> bool:
@@ -68,11 +80,21 @@ def ensure_ray(address: str | None, *, cpus: float = 0.0) -> bool:
     return True
 
 
-def cpus_needed(config: VigilConfig, streams: int, *, shared_encoder: bool) -> float:
-    """Logical CPUs the actors of ``streams`` graphs (and a shared encoder) ask for."""
+def cpus_needed(
+    config: VigilConfig, streams: int, *, shared_encoder: bool, shared_llm: bool = False
+) -> float:
+    """Logical CPUs the actors of ``streams`` graphs (and a shared encoder and language model)
+    ask for."""
     rt = config.runtime
-    shared = rt.encoder_cpus if shared_encoder else 0.0
-    return streams * (rt.perception_cpus + rt.reaction_cpus) + shared
+    encoder = rt.encoder_cpus if shared_encoder else 0.0
+    reaction = rt.reaction_cpus * (1 if shared_llm else streams)
+    return streams * rt.perception_cpus + reaction + encoder
+
+
+def shares_llm(config: VigilConfig) -> bool:
+    """Whether several streams share one language model: ``reaction.shared``, with a model
+    loaded in process (a server behind ``openai`` already serves every stream)."""
+    return config.reaction.shared and config.reaction.backend in ("llama_cpp", "vllm")
 
 
 def _accelerator(config: VigilConfig) -> dict[str, Any]:
@@ -123,6 +145,49 @@ class SharedEncoder:
         ray.kill(self.actor)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedLanguageModel:
+    """The one language model actor that every stream's reaction calls."""
+
+    actor: Any
+    info: ModelInfo
+    timeout: float
+
+    @classmethod
+    async def start(cls, config: VigilConfig, paths: ModelPaths) -> SharedLanguageModel:
+        """Load the configured backend in an actor with the reaction's CPUs (and a GPU for
+        vLLM); Ray restarts it if its process dies."""
+        rt = config.runtime
+        actor = (
+            ray.remote(LanguageModelActor)
+            .options(
+                num_cpus=rt.reaction_cpus, max_restarts=rt.max_restarts, **_accelerator(config)
+            )
+            .remote(functools.partial(build_backend, config, paths))
+        )
+        try:
+            info = await actor.ready.remote()
+        except BaseException:
+            ray.kill(actor)
+            raise
+        # Waiting behind every other stream's answers counts here; each generation's own
+        # reaction.timeout is kept in the actor, from its turn.
+        return cls(actor, info, timeout=config.reaction.timeout * WAITING_TURNS)
+
+    def backend(self, stream_id: str) -> functools.partial[RemoteBackend]:
+        """What builds one stream's backend (in its reaction actor)."""
+        return functools.partial(
+            RemoteBackend, self.actor, self.info, stream_id=stream_id, timeout=self.timeout
+        )
+
+    def stop(self) -> None:
+        ray.kill(self.actor)
+
+
+WAITING_TURNS = 10
+"""How many generations' time a stream's answer may wait for the shared model in all."""
+
+
 def shared_video_perception(
     config: VigilConfig,
     paths: ModelPaths,
@@ -164,11 +229,13 @@ class StreamGraph:
         source: str,
         paced: bool,
         encoder: SharedEncoder | None = None,
+        llm: SharedLanguageModel | None = None,
     ) -> StreamGraph:
         """Create and connect the actors, and wait until every model is loaded.
 
         ``encoder``: the shared vision encoder to embed frames with (else a ``models.encoder``
-        loads inside this stream's perception actor).
+        loads inside this stream's perception actor); ``llm``: the shared language model to
+        answer with (else the reaction actor loads its own).
         """
         rt = config.runtime
         video = (
@@ -196,11 +263,14 @@ class StreamGraph:
             )
         else:
             memory = ray.remote(MemoryStore).options(num_cpus=0, **restarts).remote()
+        own_model = {"num_cpus": rt.reaction_cpus, **_accelerator(config)}
         reaction = (
             ray.remote(ReactionActor)
-            .options(num_cpus=rt.reaction_cpus, **restarts, **_accelerator(config))
+            .options(**({"num_cpus": 0} if llm else own_model), **restarts)
             .remote(
-                functools.partial(build_reaction_stage, config, paths),
+                functools.partial(
+                    build_reaction_stage, config, paths, llm.backend(stream_id) if llm else None
+                ),
                 memory=memory,
                 hub=hub,
                 recall=config.memory.persistent,

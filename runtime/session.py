@@ -19,7 +19,14 @@ from ray.exceptions import RayActorError, RayError
 
 from runtime.actors.perception import PerceptionStats
 from runtime.config import VigilConfig
-from runtime.graph import SharedEncoder, StreamGraph, cpus_needed, ensure_ray
+from runtime.graph import (
+    SharedEncoder,
+    SharedLanguageModel,
+    StreamGraph,
+    cpus_needed,
+    ensure_ray,
+    shares_llm,
+)
 from runtime.sources import open_source
 from runtime.stages import ModelPaths, resolve_model_paths
 from runtime.supervisor import Supervisor
@@ -111,7 +118,8 @@ async def run_streams(
     """Play several sources at once, one graph each, in one Ray cluster; every stream gets the
     same ``asks`` and ``whens``. Stream ids default to ``stream-0``, ``stream-1``, ...; events
     of every stream go to ``on_event`` (their ``stream_id`` tells them apart). With
-    ``models.encoder`` set, the streams share one vision encoder actor."""
+    ``models.encoder`` set, the streams share one vision encoder actor; with several sources
+    and ``reaction.shared``, one language model actor."""
     started = time.monotonic()
     ids = list(stream_ids or [f"stream-{i}" for i in range(len(sources))])
     if len(ids) != len(sources) or len(set(ids)) != len(ids):
@@ -121,15 +129,19 @@ async def run_streams(
         for source, stream_id in zip(sources, ids, strict=True):
             await _probe(source, stream_id)
     shared = paths.encoder is not None
-    cpus = cpus_needed(config, len(sources), shared_encoder=shared)
+    shared_llm = len(sources) > 1 and shares_llm(config)
+    cpus = cpus_needed(config, len(sources), shared_encoder=shared, shared_llm=shared_llm)
     owns_ray = ensure_ray(config.runtime.ray_address, cpus=cpus)
     encoder: SharedEncoder | None = None
+    llm: SharedLanguageModel | None = None
     graphs: list[StreamGraph] = []
     try:
         try:
             if shared:
                 encoder = await SharedEncoder.start(config, paths)
-            graphs = await _start_graphs(config, paths, sources, ids, paced, encoder)
+            if shared_llm:
+                llm = await SharedLanguageModel.start(config, paths)
+            graphs = await _start_graphs(config, paths, sources, ids, paced, encoder, llm)
         except BaseException as error:
             _raise_vigil_cause(error)
             raise
@@ -140,6 +152,8 @@ async def run_streams(
             graph.stop()
         if encoder is not None:
             encoder.stop()
+        if llm is not None:
+            llm.stop()
         if owns_ray:
             ray.shutdown()
 
@@ -151,12 +165,19 @@ async def _start_graphs(
     ids: Sequence[str],
     paced: bool,
     encoder: SharedEncoder | None,
+    llm: SharedLanguageModel | None,
 ) -> list[StreamGraph]:
     """Every stream's graph, started at once; if one fails, the others are stopped."""
     started = await asyncio.gather(
         *(
             StreamGraph.start(
-                config, paths, stream_id=stream_id, source=source, paced=paced, encoder=encoder
+                config,
+                paths,
+                stream_id=stream_id,
+                source=source,
+                paced=paced,
+                encoder=encoder,
+                llm=llm,
             )
             for source, stream_id in zip(sources, ids, strict=True)
         ),

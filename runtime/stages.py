@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,10 +252,14 @@ def build_clarify(config: VigilConfig) -> LiveClarify | None:
     )
 
 
-def build_reaction_stage(config: VigilConfig, paths: ModelPaths) -> ReactionStage:
+def build_reaction_stage(
+    config: VigilConfig, paths: ModelPaths, backend: Callable[[], Backend] | None = None
+) -> ReactionStage:
+    """The reaction stage, on ``backend`` (a model shared by several streams) or else on the
+    configured backend of its own."""
     options = config.reaction
     return ReactionStage(
-        build_backend(config, paths),
+        backend() if backend is not None else build_backend(config, paths),
         ReactionOptions(
             max_tokens=options.max_tokens,
             temperature=options.temperature,

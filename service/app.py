@@ -34,7 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from runtime.config import VigilConfig
-from runtime.graph import cpus_needed, ensure_ray
+from runtime.graph import cpus_needed, ensure_ray, shares_llm
 from runtime.stages import ModelPaths, resolve_model_paths
 from service.auth import RateLimiter, Tokens
 from service.ingest import Ingest, IngestError
@@ -98,7 +98,7 @@ class _State:
         if task.cancelled():
             return
         if (error := task.exception()) is not None:
-            log.error("models could not be verified: %s", error)
+            log.error("models could not be verified or loaded: %s", error)
             return
         self.ready = True
         self.metrics.ready.set(1)
@@ -158,18 +158,20 @@ def _is_end(text: str) -> bool:
 
 def create_app(config: VigilConfig, *, paths: ModelPaths | None = None) -> FastAPI:
     """The service's app. Unless ``paths`` gives the models already verified, every model's
-    sha256 is checked at startup, which ``/readyz`` waits for."""
+    sha256 is checked at startup; the language model the streams share is loaded then too.
+    ``/readyz`` waits for both."""
     state = _State(config, paths)
     service = config.service
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owns_ray = ensure_ray(
-            config.runtime.ray_address,
-            cpus=cpus_needed(config, service.max_streams, shared_encoder=False),
+        cpus = cpus_needed(
+            config, service.max_streams, shared_encoder=False, shared_llm=shares_llm(config)
         )
-        # Verified in the background: /healthz answers at once, /readyz once this is done.
-        verifying = asyncio.create_task(asyncio.to_thread(state.model_paths))
+        owns_ray = ensure_ray(config.runtime.ray_address, cpus=cpus)
+        # Verified (and the shared language model loaded) in the background: /healthz answers
+        # at once, /readyz once this is done.
+        verifying = asyncio.create_task(state.sessions.prepare())
         verifying.add_done_callback(state.verified)
         try:
             yield

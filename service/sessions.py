@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from runtime.config import VigilConfig
 from runtime.console import plain
-from runtime.graph import StreamGraph
+from runtime.graph import SharedLanguageModel, StreamGraph, shares_llm
 from runtime.session import play, vigil_cause
 from runtime.stages import ModelPaths
 from service.ledger import Ledger
@@ -235,6 +235,8 @@ class Sessions:
         self._on_item = on_item
         self._sessions: dict[str, Session] = {}
         self._streams: dict[str, Stream] = {}
+        self._llm: SharedLanguageModel | None = None
+        self._preparing = asyncio.Lock()
         self._ledger = _open_ledger(config)
         for saved in self._ledger.load() if self._ledger else ():
             self._sessions[saved.id] = Session(
@@ -277,6 +279,15 @@ class Sessions:
         ]
 
     # --- changes ---------------------------------------------------------------------------------
+
+    async def prepare(self) -> ModelPaths:
+        """Verify the models and load the language model that every stream shares
+        (``reaction.shared``); done once, at startup or for the first stream."""
+        async with self._preparing:
+            paths = await asyncio.to_thread(self._paths)
+            if self._llm is None and shares_llm(self.config):
+                self._llm = await SharedLanguageModel.start(self.config, paths)
+        return paths
 
     def create(self, tenant: str) -> Session:
         if sum(not s.ended for s in self.of(tenant)) >= self.config.service.max_sessions:
@@ -406,14 +417,17 @@ class Sessions:
         stay open on disk, to go on when the service starts again; without, they end."""
         if self._ledger is None:
             await asyncio.gather(*(self.end(s) for s in self._sessions.values()))
-            return
-        for stream in self.playing():
-            with contextlib.suppress(Exception):
-                await self.finish(stream, "the service is stopping")
-        tasks = [s.task for s in self._streams.values() if s.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=30.0)
-        self._ledger.close()
+        else:
+            for stream in self.playing():
+                with contextlib.suppress(Exception):
+                    await self.finish(stream, "the service is stopping")
+            tasks = [s.task for s in self._streams.values() if s.task is not None]
+            if tasks:
+                await asyncio.wait(tasks, timeout=30.0)
+            self._ledger.close()
+        if self._llm is not None:
+            self._llm.stop()
+            self._llm = None
 
     # --- the streams' work -----------------------------------------------------------------------
 
@@ -454,9 +468,14 @@ class Sessions:
         config = self._graph_config(session)
         alone: asyncio.Task[None] | None = None
         try:
-            paths = await asyncio.to_thread(self._paths)
+            paths = await self.prepare()
             stream.graph = await StreamGraph.start(
-                config, paths, stream_id=stream.id, source=stream.source, paced=True
+                config,
+                paths,
+                stream_id=stream.id,
+                source=stream.source,
+                paced=True,
+                llm=self._llm,
             )
             stream.state = "playing"
             session.publish({"type": "StreamStarted", "stream": stream.view()})

@@ -150,12 +150,12 @@ async def test_a_long_timeline_is_prefilled_in_bounded_steps(stage: ReactionStag
     calls, done = 0, False
     while not done:
         started = time.perf_counter()
-        done = await stage.prefill(observations=observations)
+        done = await stage.prefill(observations=observations) == "done"
         calls += 1
         assert time.perf_counter() - started < 5.0
         assert calls < 20
     assert calls >= 3, "about 60 lines of timeline take several steps of 96 tokens"
-    assert await stage.prefill(observations=observations), "nothing new: one cheap call"
+    assert await stage.prefill(observations=observations) == "done", "nothing new: one cheap call"
     pieces = [
         item
         async for item in stage.respond(ask("How many people?", at=59.0), observations=observations)

@@ -188,9 +188,10 @@ class Backend(ABC):
                 finally:
                     await pieces.aclose()
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+    async def prefill(self, messages: Sequence[ChatMessage]) -> bool:
         """Read ``messages`` ahead of time, so that a later prompt that starts the same way
-        gets its first token sooner.
+        gets its first token sooner; returns whether they were read (a shared model declines
+        while other streams use it).
 
         This pays off with backends that cache prompt prefixes (llama.cpp keeps its last
         prompt; vLLM and llama.cpp's server cache prefixes by default); elsewhere it only costs
@@ -199,6 +200,7 @@ class Backend(ABC):
         async with contextlib.aclosing(self.stream(messages, max_tokens=1)) as pieces:
             async for _ in pieces:
                 pass
+        return True
 
     async def score(
         self,

@@ -54,6 +54,9 @@ __all__ = ["ReactionActor"]
 
 log = logging.getLogger(__name__)
 
+DECLINED_BACKOFF = 5.0
+"""Seconds before a stream asks again to prefill after the model declined."""
+
 
 class ReactionActor(Supervised):
     """Wrapped with ``ray.remote`` by the graph; ``memory``, ``hub`` are actor handles."""
@@ -131,15 +134,18 @@ class ReactionActor(Supervised):
                 continue
             snapshot = await self._memory.snapshot.remote(stream_id)
             try:
-                done = await self._stage.prefill(
+                outcome = await self._stage.prefill(
                     observations=snapshot.observations,
                     utterances=snapshot.utterances,
                 )
             except Exception:  # a failed prefill costs speed, never the stream
                 log.exception("prefill for stream %s failed", stream_id)
                 continue
+            if outcome == "declined":  # a shared model is busy elsewhere: ask again later
+                await asyncio.sleep(DECLINED_BACKOFF)
+                continue
             self.prefills += 1
-            if done:
+            if outcome == "done":
                 warmed = version
 
     async def compile_instruction(self, instruction: str) -> WatchSpec | None:
