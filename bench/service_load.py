@@ -58,7 +58,7 @@ def _looped(media: Sequence[VideoFrame | AudioChunk], seconds: float) -> list[An
 
 
 async def _client(
-    url: str, media: list[Any], seconds: float, ask_every: float, index: int
+    url: str, media: list[Any], seconds: float, ask_every: float, drain: float, index: int
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
@@ -79,7 +79,8 @@ async def _client(
             if reply.status_code == 202:
                 asked.add(reply.json()["request_id"])
         await sending
-        deadline = time.monotonic() + 120
+        ended = time.monotonic()
+        deadline = ended + drain
         answers: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             answers = (await http.get(f"/v1/sessions/{session}/answers")).json()
@@ -90,6 +91,7 @@ async def _client(
         await http.delete(f"/v1/sessions/{session}")
     typed = [a for a in answers if a["request_id"] in asked and not a["cancelled"]]
     return {
+        "drained_after_s": round(time.monotonic() - ended, 1),
         "asked": len(asked),
         "answered": len(typed),
         "cancelled": sum(a["cancelled"] for a in answers),
@@ -130,7 +132,10 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
         await asyncio.sleep(1.0)
     with PeakMemory() as busy:
         results = await asyncio.gather(
-            *(_client(url, media, args.seconds, args.ask_every, i) for i in range(args.clients))
+            *(
+                _client(url, media, args.seconds, args.ask_every, args.drain, i)
+                for i in range(args.clients)
+            )
         )
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
@@ -140,6 +145,7 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
         "seconds": args.seconds,
         "llm": args.llm,
         "shared_llm": not args.own_models,
+        "perception_nice": args.perception_nice,
         "asked": sum(r["asked"] for r in results),
         "answered": sum(r["answered"] for r in results),
         "spoken_answered": sum(r["spoken_answered"] for r in results),
@@ -147,6 +153,7 @@ async def _run(args: argparse.Namespace, url: str, media: list[Any]) -> dict[str
         "streams_failed": sum(r["stream"]["state"] == "failed" for r in results),
         "stream_errors": [r["stream"]["error"] for r in results if r["stream"]["error"]],
         "stream_ready_after_s_max": round(max(r["ready_after_s"] for r in results), 1),
+        "drained_after_s_max": max(r["drained_after_s"] for r in results),
         "answer_latency_p50_s": statistics.median(latencies) if latencies else None,
         "answer_latency_p90_s": (
             statistics.quantiles(latencies, n=10)[-1] if len(latencies) >= 2 else None
@@ -164,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--ask-every", type=float, default=15.0)
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=120.0,
+        help="seconds each client waits for its answers after its stream ended",
+    )
     parser.add_argument("--llm", default="qwen2.5-0.5b-instruct", help="models.llm")
     parser.add_argument(
         "--own-models",
@@ -171,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a language model per stream (reaction.shared off) instead of one for all",
     )
     parser.add_argument("--out", type=Path, default=Path("reports/bench-service-load.json"))
+    parser.add_argument(
+        "--perception-nice", type=int, default=0, help="runtime.perception_nice (0-19)"
+    )
     args = parser.parse_args(argv)
     clip = build_clip(
         sample_video("vtest.avi"),
@@ -183,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     media = _looped(asyncio.run(clip_media(str(clip_info(Path(clip)).path))), args.seconds)
     config = load_config(
         service={"tokens": {TOKEN: "bench"}, "max_streams": args.clients},
+        runtime={"perception_nice": args.perception_nice},
         models={"llm": args.llm},
         reaction={"max_tokens": 32, "shared": not args.own_models},
     )

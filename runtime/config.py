@@ -223,6 +223,13 @@ class RuntimeConfig(_Section):
     )
     perception_cpus: float = Field(1.0, ge=0, description="CPUs per stream's perception actor.")
     perception_gpus: float = Field(0.0, ge=0, description="GPUs per stream's perception actor.")
+    perception_nice: int = Field(
+        0,
+        ge=0,
+        le=19,
+        description="CPU priority of perception below the rest (Linux nice): with more streams "
+        "than cores, frames are dropped rather than answers kept waiting.",
+    )
     reaction_cpus: float = Field(1.0, ge=0)
     encoder_cpus: float = Field(1.0, ge=0, description="CPUs of the shared vision encoder actor.")
     max_restarts: int = Field(

@@ -75,6 +75,10 @@ def ensure_ray(address: str | None, *, cpus: float = 0.0) -> bool:
     # A private cluster for this process: token authentication guards shared clusters, and
     # logical CPUs above the core count let several light actors share a small machine.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    # Ray starts workers at nice 15, below the driver; here the workers do the interactive
+    # work (answers) and the driver only relays, so they start level with it, and the stages'
+    # priorities among themselves are Vigil's to set (runtime.perception_nice).
+    os.environ.setdefault("RAY_worker_niceness", "0")
     logical = max(4, os.cpu_count() or 1, math.ceil(cpus))
     ray.init(num_cpus=logical, include_dashboard=False, log_to_driver=False)
     return True
@@ -304,6 +308,7 @@ class StreamGraph:
                 video_queue=rt.video_queue,
                 audio_queue_seconds=rt.audio_queue_seconds,
                 in_flight=rt.in_flight,
+                nice=rt.perception_nice,
             )
         )
         graph = cls(stream_id, hub, memory, reaction, decision, perception, paced)

@@ -26,6 +26,7 @@ from perception.speakers import SpeakerIdentity
 from perception.video import VideoPerception
 from runtime.actors.supervised import Supervised
 from runtime.hops import Backpressure, BoundedSender, DropOldest
+from runtime.priority import lower_priority
 from runtime.sources import LiveSource, open_source
 from vigil.items import AudioChunk, Clip, EndOfStream, Item, StreamError, Utterance, VideoFrame
 
@@ -76,8 +77,10 @@ class PerceptionActor(Supervised):
         video_queue: int = 2,
         audio_queue_seconds: float = 30.0,
         in_flight: int = 64,
+        nice: int = 0,
     ) -> None:
         self.stream_id = stream_id
+        self._nice = nice
         self._source_spec = source
         self._paced = paced
         # Stages are built in ``ready``: a model that fails to load then raises from a method
@@ -103,6 +106,7 @@ class PerceptionActor(Supervised):
 
     async def ready(self) -> bool:
         """Load the models (so that a run starts only once every stage can keep pace)."""
+        lower_priority(self._nice)  # before the models start their threads
         video, audio, clips = self._factories
         self._video, self._audio, self._clips = video(), audio(), clips()
         await self._video.start()
