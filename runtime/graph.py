@@ -149,6 +149,10 @@ class SharedEncoder:
         ray.kill(self.actor)
 
 
+WAITING_TURNS = 10
+"""How many generations' time a stream's answer may wait for the shared model in all."""
+
+
 @dataclass(frozen=True, slots=True)
 class SharedLanguageModel:
     """The one language model actor that every stream's reaction calls."""
@@ -186,10 +190,6 @@ class SharedLanguageModel:
 
     def stop(self) -> None:
         ray.kill(self.actor)
-
-
-WAITING_TURNS = 10
-"""How many generations' time a stream's answer may wait for the shared model in all."""
 
 
 def shared_video_perception(
