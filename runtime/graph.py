@@ -149,10 +149,6 @@ class SharedEncoder:
         ray.kill(self.actor)
 
 
-WAITING_TURNS = 10
-"""How many generations' time a stream's answer may wait for the shared model in all."""
-
-
 @dataclass(frozen=True, slots=True)
 class SharedLanguageModel:
     """The one language model actor that every stream's reaction calls."""
@@ -190,6 +186,10 @@ class SharedLanguageModel:
 
     def stop(self) -> None:
         ray.kill(self.actor)
+
+
+WAITING_TURNS = 10
+"""How many generations' time a stream's answer may wait for the shared model in all."""
 
 
 def shared_video_perception(
