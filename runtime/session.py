@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ray
 from ray.exceptions import RayActorError, RayError
@@ -302,14 +303,20 @@ async def _pump(
             await asyncio.sleep(timeout)
             return []
 
+    async def until_done(call: Any) -> asyncio.Future[Any]:
+        """Hand events on as they come while ``call`` runs (answers stream while the driver
+        waits for them too); the call's future, done."""
+        finished = asyncio.ensure_future(call)
+        while not finished.done():
+            deliver(await take())
+        return finished
+
     stop = asyncio.Event()
     watching = asyncio.create_task(supervisor.watch(deliver, stop))
     try:
         played = graph.perception.run.remote()
         while True:
-            finished = asyncio.ensure_future(played)
-            while not finished.done():
-                deliver(await take())
+            finished = await until_done(played)
             try:
                 stats = finished.result()
                 break
@@ -319,10 +326,10 @@ async def _pump(
                 _raise_vigil_cause(error)
                 raise
         stop.set()
-        await watching
+        (await until_done(watching)).result()
         while True:  # every answer out, including those of a stage set up again meanwhile
             with contextlib.suppress(RayActorError):
-                await graph.reaction.idle.remote()
+                (await until_done(graph.reaction.idle.remote())).result()
             told = await supervisor.check()
             deliver(told)
             if not told:

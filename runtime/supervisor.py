@@ -158,21 +158,27 @@ class Supervisor:
                     "question(s) not yet due given again",
                 )
             ]
-        await _call(graph.reaction.connect, graph.decision)
-        await graph.reaction.ready.remote()
-        if self._config.reaction.prefill_interval > 0:
-            await graph.reaction.watch.remote(
-                graph.stream_id, self._config.reaction.prefill_interval
-            )
         again = [t for t in self._pending.values() if t.request.request_id not in self._retried]
         lost = [t for t in self._pending.values() if t.request.request_id in self._retried]
-        for trigger in again:
-            self._retried.add(trigger.request.request_id)
-            await graph.reaction.submit.remote(trigger)
+        self._retried.update(t.request.request_id for t in again)
+        try:
+            await _call(graph.reaction.connect, graph.decision)
+            await graph.reaction.ready.remote()
+            if self._config.reaction.prefill_interval > 0:
+                await graph.reaction.watch.remote(
+                    graph.stream_id, self._config.reaction.prefill_interval
+                )
+            set_up = await graph.reaction.resubmit.remote(again)
+        except RayActorError:
+            set_up = False
+        # Died again while being set up: what was asked again went with it, and the next check
+        # sets up the instance Ray started after it (and reports those answers failed).
         told: list[Item] = [
             self._told(
                 name,
-                f"the reaction stage restarted; {len(again)} answer(s) in progress asked again",
+                f"the reaction stage restarted; {len(again)} answer(s) in progress asked again"
+                if set_up
+                else "the reaction stage restarted and died again while being set up",
             )
         ]
         for trigger in lost:  # asked again once already: the person is told, not kept waiting

@@ -23,7 +23,7 @@ from runtime.config import load_config
 from runtime.graph import StreamGraph
 from runtime.session import RunOutcome, play
 from runtime.stages import ModelPaths
-from vigil.items import Item, Observation, ResponseDelta
+from vigil.items import Item, Observation, ResponseDelta, Trigger
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +47,19 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> BuiltClip:
 
 
 def run_and_kill(
-    stage: str, clip: BuiltClip, paths: ModelPaths, store: Path
+    stage: str, clip: BuiltClip, paths: ModelPaths, store: Path, *, kills: int = 1
 ) -> tuple[RunOutcome, float]:
     """Play the clip; kill ``stage``'s process once perception has passed ``KILL_AT`` (the
-    reaction stage: once the long answer has begun). Returns the outcome and the kill time."""
+    reaction stage: at the first piece of each try at the long answer, up to ``kills`` tries).
+    Returns the outcome and the first kill's time."""
     config = load_config(
         memory={"persistent": True, "path": str(store), "tenant": "faults"},
         runtime={"supervise_interval_s": 0.5},
         reaction={"max_tokens": 120},
     )
     killed: list[float] = []
+    long_ids: set[str] = set()  # the reaction stage's kills: the long answer's request
+    tries_killed: set[str] = set()  # and the response ids of its tries killed
 
     async def main() -> RunOutcome:
         graph = await StreamGraph.start(
@@ -64,12 +67,20 @@ def run_and_kill(
         )
 
         def on_event(item: Item) -> None:
-            due = (
-                isinstance(item, ResponseDelta)
-                if stage == "reaction"
-                else isinstance(item, Observation) and item.media_time >= KILL_AT
-            )
-            if due and not killed:
+            if isinstance(item, Trigger) and item.request.text == LONG:
+                long_ids.add(item.request.request_id)
+            if stage == "reaction":
+                # A try's pieces still queued when it was killed must not kill its retry early.
+                due = (
+                    isinstance(item, ResponseDelta)
+                    and item.request_id in long_ids
+                    and item.response_id not in tries_killed
+                )
+                if due:
+                    tries_killed.add(item.response_id)
+            else:
+                due = isinstance(item, Observation) and item.media_time >= KILL_AT
+            if due and len(killed) < kills:
                 ray.kill(getattr(graph, stage), no_restart=False)  # as the OOM killer would
                 killed.append(item.media_time)
 
@@ -106,3 +117,17 @@ def test_a_killed_stage_is_restarted_and_the_stream_goes_on(
     assert {r.session for r in rows if r.kind != "summary"} == {rows[0].session}
     assert any(r.media_t1 < killed_at for r in rows), "memory from before the kill is gone"
     assert any(r.media_t1 > killed_at + 2.0 for r in rows)
+
+
+def test_an_answer_whose_stage_dies_twice_is_reported_failed(
+    ray_cluster: None, model_paths: ModelPaths, clip: BuiltClip, tmp_path: Path
+) -> None:
+    outcome, _ = run_and_kill("reaction", clip, model_paths, tmp_path / "memory", kills=2)
+    assert outcome.restarts == {"reaction": 2}, [e.message for e in outcome.errors]
+    assert not any(e.fatal for e in outcome.errors)
+    failed = {e.message for e in outcome.errors if e.stage == "reaction" and e.request_id}
+    # The later question may have been waiting behind it through both restarts, and go too.
+    assert f"answer to {LONG!r} failed: the reaction stage died twice while answering it" in failed
+    answered = {r.question for r in outcome.responses if not r.cancelled}
+    assert LONG not in answered, "the answer lost twice was kept waiting or made up"
+    assert max(o.media_time for o in outcome.observations) >= DURATION - 2.0

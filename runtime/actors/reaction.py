@@ -204,9 +204,21 @@ class ReactionActor(Supervised):
             self._stage.cancel(trigger.request.request_id)
         return len(running) + len(self._queue.drop(interrupt.stream_id))
 
+    async def resubmit(self, triggers: list[Trigger]) -> bool:
+        """Queue again, in order, the answers a restart lost (for the supervisor, right after
+        it set this instance up). False on an instance that is not set up: the one set up
+        died meanwhile and Ray started this one, which the supervisor's next check sets up."""
+        if not self._set_up.is_set():
+            return False
+        for trigger in triggers:
+            await self.submit(trigger)
+        return True
+
     async def idle(self) -> None:
-        """Wait until no answer waits or is in progress on any stream."""
-        await self._set_up.wait()
+        """Wait until no answer waits or is in progress on any stream. An instance Ray has
+        just restarted, not yet set up, has none (what it lost, the supervisor queues again)."""
+        if not self._set_up.is_set():
+            return
         while self._direct:
             await asyncio.wait(set(self._direct))
         await self._queue.idle()
