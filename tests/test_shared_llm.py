@@ -75,6 +75,24 @@ async def test_streams_are_answered_in_turn_by_one_model(shared: SharedLanguageM
 
 
 @in_module_loop
+async def test_a_quiet_stream_is_not_kept_behind_a_noisy_streams_questions(
+    shared: SharedLanguageModel,
+) -> None:
+    noisy, quiet = shared.backend("noisy"), shared.backend("quiet")
+    flood = [asyncio.create_task(_timed(noisy, COUNT)) for _ in range(4)]
+    await asyncio.sleep(0.5)  # all four are waiting or under way
+    asked = time.monotonic()
+    answered = await _timed(quiet, COUNT)
+    floods = sorted(await asyncio.gather(*flood))
+    assert all(len(stamps) > 5 for stamps in floods)
+    # First come, first served would put it after all four; in rotation, after at most two
+    # (the one under way when it asked, then it).
+    assert answered[0] < floods[2][0], "the quiet stream waited behind the noisy one's queue"
+    print(f"quiet stream's first piece {answered[0] - asked:.1f} s after asking")
+    assert await shared.actor.waiting.remote() == {}
+
+
+@in_module_loop
 async def test_a_stream_that_stops_reading_frees_the_model(shared: SharedLanguageModel) -> None:
     backend = shared.backend("a")()
     async with contextlib.aclosing(backend.stream(COUNT, max_tokens=200)) as pieces:

@@ -5,7 +5,8 @@ memory and its load time per stream, and several copies on one machine compete f
 cores: with eight streams on two cores none of them answered within two minutes. Here one
 :class:`LanguageModelActor` holds the backend, and each stream's reaction stage sees a
 :class:`RemoteBackend`, a backend like any other whose generations run in that actor, in
-turn (the backend's own concurrency limit, first come first served).
+turns handed out in rotation among the streams (:class:`~runtime.fair_turns.FairTurns`), so
+that a stream asking many questions at once cannot keep a quiet one waiting behind all of them.
 
 A generation crosses the actor boundary as a pull: ``open`` registers it, each ``next``
 returns one piece, ``close`` stops it. A stream that stops reading (its answer was cancelled,
@@ -32,6 +33,7 @@ import ray
 
 from reaction.backends.base import Backend, ChatMessage, Schema, ScoreMethod
 from runtime.actors.supervised import Supervised
+from runtime.fair_turns import FairTurns
 from vigil.errors import BackendError, VigilError
 
 __all__ = ["ABANDONED_AFTER", "ALONE_AFTER", "LanguageModelActor", "ModelInfo", "RemoteBackend"]
@@ -63,6 +65,7 @@ class LanguageModelActor(Supervised):
 
     def __init__(self, backend: Callable[[], Backend]) -> None:
         self._backend = backend()
+        self._turns = FairTurns(self._backend.concurrency)
         self._generations: dict[int, _Generation] = {}
         self._ids = itertools.count()
         self._last_use: dict[str, float] = {}  # stream id -> when it last used the model
@@ -95,8 +98,19 @@ class LanguageModelActor(Supervised):
             messages, max_tokens=max_tokens, temperature=temperature, stop=stop, schema=schema
         )
         generation_id = next(self._ids)
-        self._generations[generation_id] = _Generation(pieces)
+        self._generations[generation_id] = _Generation(self._in_turn(stream_id, pieces))
         return generation_id
+
+    async def _in_turn(self, stream_id: str, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+        await self._turns.acquire(stream_id)
+        try:
+            async for piece in pieces:
+                yield piece
+        finally:
+            try:
+                await pieces.aclose()  # type: ignore[attr-defined]
+            finally:
+                self._turns.release()
 
     async def next(self, generation_id: int) -> str | None:
         """The generation's next piece; None once it has ended (it is then closed)."""
@@ -136,7 +150,11 @@ class LanguageModelActor(Supervised):
         self._used_by(stream_id)
         self._scoring += 1
         try:
-            return await self._backend.score(messages, choices, method=method)
+            await self._turns.acquire(stream_id)
+            try:
+                return await self._backend.score(messages, choices, method=method)
+            finally:
+                self._turns.release()
         finally:
             self._scoring -= 1
 
@@ -155,6 +173,10 @@ class LanguageModelActor(Supervised):
     async def generations(self) -> int:
         """Generations registered and not yet ended or closed."""
         return len(self._generations)
+
+    async def waiting(self) -> dict[str, int]:
+        """Generations and scorings waiting for their turn, per stream."""
+        return self._turns.waiting()
 
     def _used_by(self, stream_id: str) -> None:
         self._last_use[stream_id] = time.monotonic()
