@@ -207,6 +207,10 @@ class MemoryConfig(_Section):
     recall_lines: int = Field(4, ge=0, description="Recalled items put in a prompt at most.")
 
 
+Stage = Literal["perception", "decision", "reaction", "memory", "hub", "encoder", "llm"]
+"""The actors that ``runtime.resources`` places."""
+
+
 class RuntimeConfig(_Section):
     ray_address: str | None = Field(
         None, description="Join this Ray cluster instead of a local one."
@@ -244,6 +248,21 @@ class RuntimeConfig(_Section):
     encoder_gpus: float = Field(
         1.0, ge=0, description="GPUs of the shared vision encoder actor when the cluster has any."
     )
+    resources: dict[Stage, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Custom Ray resources each stage's actors ask for, by stage, to place "
+        "them on the nodes that offer them (`ray start --resources '{\"gpu_node\": 1}'`): "
+        'e.g. {"perception": {"perception_node": 0.01}, "llm": {"gpu_node": 1}}. Stages: '
+        "perception, decision, reaction, memory, hub, encoder (the shared vision encoder), "
+        "llm (the shared language model).",
+    )
+
+    @model_validator(mode="after")
+    def _positive_resources(self) -> RuntimeConfig:
+        for stage, wanted in self.resources.items():
+            if any(amount <= 0 for amount in wanted.values()):
+                raise ValueError(f"runtime.resources.{stage}: amounts must be above 0")
+        return self
 
 
 class ServiceConfig(_Section):

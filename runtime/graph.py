@@ -36,7 +36,7 @@ from runtime.actors.hub import EventHub
 from runtime.actors.llm import LanguageModelActor, ModelInfo, RemoteBackend
 from runtime.actors.perception import PerceptionActor
 from runtime.actors.reaction import ReactionActor
-from runtime.config import VigilConfig
+from runtime.config import Stage, VigilConfig
 from runtime.stages import (
     ModelPaths,
     build_audio_perception,
@@ -112,6 +112,12 @@ def _accelerator(config: VigilConfig) -> dict[str, Any]:
     }
 
 
+def _placed(config: VigilConfig, stage: Stage) -> dict[str, Any]:
+    """Actor options that place ``stage`` on the nodes offering its custom resources."""
+    wanted = config.runtime.resources.get(stage)
+    return {"resources": dict(wanted)} if wanted else {}
+
+
 @dataclass(frozen=True, slots=True)
 class SharedEncoder:
     """The one vision encoder actor that every stream's perception calls."""
@@ -128,7 +134,7 @@ class SharedEncoder:
         gpus = min(rt.encoder_gpus, ray.cluster_resources().get("GPU", 0.0))
         actor = (
             ray.remote(FrameEncoderActor)
-            .options(num_cpus=rt.encoder_cpus, num_gpus=gpus)
+            .options(num_cpus=rt.encoder_cpus, num_gpus=gpus, **_placed(config, "encoder"))
             .remote(
                 paths.encoder,
                 max_batch=config.perception.encoder_batch,
@@ -165,7 +171,10 @@ class SharedLanguageModel:
         actor = (
             ray.remote(LanguageModelActor)
             .options(
-                num_cpus=rt.reaction_cpus, max_restarts=rt.max_restarts, **_accelerator(config)
+                num_cpus=rt.reaction_cpus,
+                max_restarts=rt.max_restarts,
+                **_accelerator(config),
+                **_placed(config, "llm"),
             )
             .remote(functools.partial(build_backend, config, paths))
         )
@@ -252,7 +261,11 @@ class StreamGraph:
         # A stage whose process dies is started again by Ray (its constructor re-run); the
         # driver's Supervisor sets it up again and resumes the stream (runtime/supervisor.py).
         restarts = {"max_restarts": rt.max_restarts}
-        hub = ray.remote(EventHub).options(num_cpus=0, **restarts).remote(rt.events)
+        hub = (
+            ray.remote(EventHub)
+            .options(num_cpus=0, **restarts, **_placed(config, "hub"))
+            .remote(rt.events)
+        )
         if config.memory.persistent:
             # Imported here: LanceDB and the text embedder take seconds to import.
             from runtime.actors.memory import LongTermMemoryActor
@@ -262,15 +275,21 @@ class StreamGraph:
             session = config.memory.session or new_id()
             memory = (
                 ray.remote(LongTermMemoryActor)
-                .options(num_cpus=0, **restarts)
+                .options(num_cpus=0, **restarts, **_placed(config, "memory"))
                 .remote(config.memory.model_copy(update={"session": session}), stream_id)
             )
         else:
-            memory = ray.remote(MemoryStore).options(num_cpus=0, **restarts).remote()
+            memory = (
+                ray.remote(MemoryStore)
+                .options(num_cpus=0, **restarts, **_placed(config, "memory"))
+                .remote()
+            )
         own_model = {"num_cpus": rt.reaction_cpus, **_accelerator(config)}
         reaction = (
             ray.remote(ReactionActor)
-            .options(**({"num_cpus": 0} if llm else own_model), **restarts)
+            .options(
+                **({"num_cpus": 0} if llm else own_model), **restarts, **_placed(config, "reaction")
+            )
             .remote(
                 functools.partial(
                     build_reaction_stage, config, paths, llm.backend(stream_id) if llm else None
@@ -284,7 +303,7 @@ class StreamGraph:
         )
         decision = (
             ray.remote(DecisionActor)
-            .options(num_cpus=0, **restarts)
+            .options(num_cpus=0, **restarts, **_placed(config, "decision"))
             .remote(
                 build_decision_stage(config, video=not source.startswith("mic")),
                 reaction=reaction,
@@ -294,7 +313,12 @@ class StreamGraph:
         )
         perception = (
             ray.remote(PerceptionActor)
-            .options(num_cpus=rt.perception_cpus, num_gpus=rt.perception_gpus, **restarts)
+            .options(
+                num_cpus=rt.perception_cpus,
+                num_gpus=rt.perception_gpus,
+                **restarts,
+                **_placed(config, "perception"),
+            )
             .remote(
                 stream_id=stream_id,
                 source=source,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+import ray
+
 __all__ = ["Supervised"]
 
 
@@ -19,3 +21,7 @@ class Supervised:
     async def process(self) -> str:
         """The host and process id serving this actor; it changes when Ray restarts it."""
         return f"{socket.gethostname()}:{os.getpid()}"
+
+    async def node(self) -> str:
+        """The Ray node this actor runs on (where ``runtime.resources`` placed it)."""
+        return ray.get_runtime_context().get_node_id()
