@@ -112,6 +112,15 @@ def _accelerator(config: VigilConfig) -> dict[str, Any]:
     }
 
 
+def _gpus(count: float) -> dict[str, Any]:
+    """Actor options for ``count`` GPUs. With none, the GPUs are hidden from the actor: Ray
+    leaves every GPU visible to an actor given none, and torch would use one uncounted (a
+    vision encoder on the GPU that vLLM was given)."""
+    if count:
+        return {"num_gpus": count}
+    return {"num_gpus": 0, "runtime_env": {"env_vars": {"CUDA_VISIBLE_DEVICES": ""}}}
+
+
 def _placed(config: VigilConfig, stage: Stage) -> dict[str, Any]:
     """Actor options that place ``stage`` on the nodes offering its custom resources."""
     wanted = config.runtime.resources.get(stage)
@@ -134,7 +143,7 @@ class SharedEncoder:
         gpus = min(rt.encoder_gpus, ray.cluster_resources().get("GPU", 0.0))
         actor = (
             ray.remote(FrameEncoderActor)
-            .options(num_cpus=rt.encoder_cpus, num_gpus=gpus, **_placed(config, "encoder"))
+            .options(num_cpus=rt.encoder_cpus, **_gpus(gpus), **_placed(config, "encoder"))
             .remote(
                 paths.encoder,
                 max_batch=config.perception.encoder_batch,
@@ -315,7 +324,7 @@ class StreamGraph:
             ray.remote(PerceptionActor)
             .options(
                 num_cpus=rt.perception_cpus,
-                num_gpus=rt.perception_gpus,
+                **_gpus(rt.perception_gpus),
                 **restarts,
                 **_placed(config, "perception"),
             )

@@ -108,13 +108,18 @@ class _State:
         self.metrics.observe(item)
 
     async def gauges(self) -> None:
-        """Refresh what is read, not counted: sessions, streams, each stream's answer queue
-        and what it dropped."""
+        """Refresh what is read, not counted: sessions, streams, each stream's answer queue,
+        its turns waiting on the shared model, and what it dropped."""
         self.metrics.sessions.set(self.sessions.open_sessions())
         playing = [s for s in self.sessions.playing() if s.graph is not None]
         self.metrics.streams.set(len(playing))
         self.metrics.waiting.clear()
         self.metrics.dropped.clear()
+        self.metrics.model_waiting.clear()
+        with contextlib.suppress(Exception):  # a model restarting has no turns to tell
+            waiting = await asyncio.wait_for(self.sessions.model_waiting(), 1.0)
+            for stream_id, count in waiting.items():
+                self.metrics.model_waiting.labels(stream_id).set(count)
         for stream in playing:
             assert stream.graph is not None
             with contextlib.suppress(Exception):  # a stream ending meanwhile has no queue

@@ -52,6 +52,13 @@ class ServiceMetrics:
             ["stream"],
             registry=r,
         )
+        self.model_waiting = Gauge(
+            "vigil_model_waiting",
+            "Generations and scorings waiting for a turn on the shared language model, per "
+            "stream with any (turns go round the streams; read at each scrape).",
+            ["stream"],
+            registry=r,
+        )
         self.dropped = Gauge(
             "vigil_stream_dropped",
             "What a playing stream lost so far (read at each scrape): source_frames and "

@@ -271,6 +271,12 @@ class Sessions:
     def open_sessions(self) -> int:
         return sum(not s.ended for s in self._sessions.values())
 
+    async def model_waiting(self) -> dict[str, int]:
+        """Per stream, its requests waiting for a turn on the shared language model."""
+        if self._llm is None:
+            return {}
+        return await self._llm.actor.waiting.remote()
+
     def playing(self, tenant: str | None = None) -> list[Stream]:
         return [
             s

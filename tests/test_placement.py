@@ -1,0 +1,34 @@
+"""Where the graph's actors go: custom resources from ``runtime.resources``, and no GPU seen by
+an actor given none (the multi-node run is in ``tests/test_multinode.py``)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import ray
+
+from runtime.config import load_config
+from runtime.graph import _gpus, _placed
+from vigil.errors import ConfigError
+
+
+def test_stages_ask_for_the_resources_configured_for_them() -> None:
+    config = load_config(runtime={"resources": {"perception": {"perception_node": 0.5}}})
+    assert _placed(config, "perception") == {"resources": {"perception_node": 0.5}}
+    assert _placed(config, "llm") == {}
+
+
+def test_resources_name_known_stages_and_positive_amounts() -> None:
+    with pytest.raises(ConfigError, match="perception"):
+        load_config(runtime={"resources": {"perceptoin": {"node": 1}}})
+    with pytest.raises(ConfigError, match="above 0"):
+        load_config(runtime={"resources": {"llm": {"gpu_node": 0}}})
+
+
+def test_an_actor_given_no_gpu_sees_none(ray_cluster: None) -> None:
+    @ray.remote
+    def visible() -> str | None:
+        return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    assert ray.get(visible.options(num_cpus=0, **_gpus(0)).remote()) == ""
