@@ -137,6 +137,22 @@ class ReactionConfig(_Section):
     )
     concurrency: int = Field(4, ge=1, description="openai, vllm: answers generated at once.")
     connect_timeout: float = Field(5.0, gt=0, description="openai: seconds to reach the server.")
+    frames: int = Field(
+        0,
+        ge=0,
+        le=32,
+        description="openai: the most recent frames sent with a prompt that has any, as JPEG "
+        "image parts each after its media second. 0 (the default) sends text only, since a "
+        "text-only model's server fails on images; about 4 suits a vision-language model "
+        "(vllm serve, llama.cpp's server with --mmproj, hosted APIs).",
+    )
+    frame_max_side: int = Field(
+        512,
+        ge=32,
+        le=4096,
+        description="openai: pixels on a sent frame's longest side (larger ones are shrunk); "
+        "a frame's prompt tokens grow with its area.",
+    )
     retries: int = Field(2, ge=0, description="Retries of a failed answer before its first token.")
     retry_backoff: float = Field(
         0.25, ge=0, description="Seconds before the first retry; each later one waits twice that."

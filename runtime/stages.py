@@ -179,6 +179,8 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
             connect_timeout=options.connect_timeout,
             retries=options.retries,
             backoff=options.retry_backoff,
+            frames=options.frames,
+            frame_max_side=options.frame_max_side,
         )
     if options.backend == "vllm":
         from reaction.backends.vllm import VllmBackend

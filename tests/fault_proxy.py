@@ -43,6 +43,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.faults = Faults()
         self.requests: list[str] = []  # paths, in the order they came
+        self.bodies: list[bytes] = []  # their bodies: what a client really sent, byte for byte
         self._client: httpx.AsyncClient | None = None
         app = FastAPI()
         app.add_api_route("/{path:path}", self._forward, methods=["GET", "POST"])
@@ -50,6 +51,8 @@ class FaultProxy:
 
     async def _forward(self, path: str, request: Request) -> Response:
         self.requests.append("/" + path)
+        body = await request.body()
+        self.bodies.append(body)
         faults = self.faults
         if faults.delay:
             await asyncio.sleep(faults.delay)
@@ -62,7 +65,7 @@ class FaultProxy:
             self._client.build_request(
                 request.method,
                 f"{self.upstream}/{path}",
-                content=await request.body(),
+                content=body,
                 headers={"content-type": request.headers.get("content-type", "application/json")},
             ),
             stream=True,

@@ -32,9 +32,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
+import numpy as np
+
 from vigil.errors import BackendError, VigilError
 
-__all__ = ["UNLIKELY", "Backend", "ChatMessage", "ScoreMethod", "ThreadedBackend", "first_tokens"]
+__all__ = [
+    "UNLIKELY",
+    "Backend",
+    "ChatMessage",
+    "FramesMessage",
+    "ScoreMethod",
+    "ThreadedBackend",
+    "first_tokens",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +90,22 @@ class ChatMessage:
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class FramesMessage(ChatMessage):
+    """A user turn with frames (RGB uint8 arrays, oldest first) for a vision-language model.
+
+    ``times`` are the frames' media seconds, in the same order, so that the prompt can say which
+    frame is which moment (empty: not known). Backends that read text only see its ``content``.
+    """
+
+    images: tuple[np.ndarray, ...] = ()
+    times: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.times and len(self.times) != len(self.images):
+            raise ValueError(f"{len(self.images)} frames but {len(self.times)} times")
 
 
 class Backend(ABC):

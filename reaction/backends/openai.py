@@ -12,22 +12,42 @@ which setting to check.
 A JSON schema goes to the server as ``response_format`` (``json_schema``, as OpenAI, vLLM and
 llama.cpp's own server read it). Choices are scored from the first token's ``top_logprobs``
 (20, the most OpenAI's API gives), so a choice must be one token ("A", "Yes").
+
+Frames (a :class:`FramesMessage`) go as the chat API's image parts, which vLLM, llama.cpp's
+server with a vision projector and hosted APIs all read: the ``frames`` most recent of the
+prompt, each a JPEG data URL at most ``frame_max_side`` pixels long, after a text part with its
+media second in the timeline's own notation ("t=12.0s"), so that the model can tell which
+moment each frame shows. ``frames`` 0 sends text only, which any server takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 
-from reaction.backends.base import Backend, ChatMessage, Schema, ScoreMethod, first_tokens
+from reaction.backends.base import (
+    Backend,
+    ChatMessage,
+    FramesMessage,
+    Schema,
+    ScoreMethod,
+    first_tokens,
+)
 from vigil.errors import BackendError
 
 __all__ = ["OpenAIBackend"]
 
 _DONE = "[DONE]"
+_JPEG_QUALITY = 85
+"""On 512-pixel camera frames, about half the bytes of OpenCV's default (95) and a sixth of a
+PNG's; a data URL travels in the request body, and every byte of it is sent per answer."""
 
 
 class OpenAIBackend(Backend):
@@ -36,6 +56,7 @@ class OpenAIBackend(Backend):
     ``model`` None asks the server which models it serves and takes the first (servers of
     one model, like llama.cpp's and ``vllm serve``, need no name). ``connect_timeout`` bounds
     reaching the server, so that a dead endpoint fails fast instead of at ``timeout``.
+    ``frames`` and ``frame_max_side`` bound what a prompt's frames cost (see the module).
     """
 
     name = "openai"
@@ -53,9 +74,15 @@ class OpenAIBackend(Backend):
         connect_timeout: float = 5.0,
         retries: int = 2,
         backoff: float = 0.25,
+        frames: int = 0,
+        frame_max_side: int = 512,
     ) -> None:
         super().__init__(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff)
+        if frames < 0 or frame_max_side < 1:
+            raise ValueError("frames >= 0 and frame_max_side >= 1 are required")
         self.base_url = base_url.rstrip("/")
+        self.frames = frames
+        self.frame_max_side = frame_max_side
         self.model = model
         self._api_key = api_key
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
@@ -113,7 +140,7 @@ class OpenAIBackend(Backend):
         stop: Sequence[str],
         schema: Schema | None,
     ) -> AsyncIterator[str]:
-        payload = self._payload(messages, max_tokens=max_tokens, temperature=temperature)
+        payload = await self._payload(messages, max_tokens=max_tokens, temperature=temperature)
         payload["stream"] = True
         if stop:
             payload["stop"] = list(stop)
@@ -122,11 +149,13 @@ class OpenAIBackend(Backend):
                 "type": "json_schema",
                 "json_schema": {"name": "reply", "schema": dict(schema)},
             }
+        events = 0
         try:
             async with self.client.stream("POST", "/chat/completions", json=payload) as response:
                 if response.status_code != 200:
                     self._check_status(response.status_code, (await response.aread()).decode())
                 async for line in response.aiter_lines():
+                    events += line.startswith("data:")
                     piece = self._piece(line)
                     if piece is None:
                         return
@@ -134,11 +163,21 @@ class OpenAIBackend(Backend):
                         yield piece
         except httpx.HTTPError as error:
             raise self._transport_error(error) from error
+        if events:
+            return  # a server that omits [DONE] after its last event: the answer stands
+        # A server whose handler fails after sending its headers (llama.cpp's server given image
+        # parts for a text-only model) ends the stream with no event: not an empty answer.
+        raise BackendError(
+            f"{self.base_url} ended the stream without a single event: the server failed",
+            hint="serve a vision-language model, or set reaction.frames = 0"
+            if self._sends_frames(messages)
+            else "see the server's log",
+        )
 
     async def _score(
         self, messages: list[ChatMessage], choices: list[str], method: ScoreMethod
     ) -> list[float]:
-        payload = self._payload(messages, max_tokens=1, temperature=0.0)
+        payload = await self._payload(messages, max_tokens=1, temperature=0.0)
         payload |= {"logprobs": True, "top_logprobs": self.top_logprobs}
         try:
             response = await self.client.post("/chat/completions", json=payload)
@@ -155,15 +194,36 @@ class OpenAIBackend(Backend):
             ) from error
         return first_tokens(top, choices)
 
-    def _payload(
+    def chat(self, messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+        """The request's ``messages``: the prompt's ``frames`` most recent frames as image
+        parts (each after its time), everything else as text."""
+        budget = self.frames
+        kept: list[int] = []  # how many of its last frames each message sends, newest first
+        for message in reversed(messages):
+            count = min(budget, len(message.images)) if isinstance(message, FramesMessage) else 0
+            kept.append(count)
+            budget -= count
+        return [
+            _turn(message, count, self.frame_max_side)
+            for message, count in zip(messages, reversed(kept), strict=True)
+        ]
+
+    async def _payload(
         self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
     ) -> dict[str, Any]:
+        if self._sends_frames(messages):  # milliseconds per frame: not on the event loop
+            chat = await asyncio.to_thread(self.chat, messages)
+        else:
+            chat = self.chat(messages)
         return {
             "model": self.model,
-            "messages": [m.as_dict() for m in messages],
+            "messages": chat,
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
+
+    def _sends_frames(self, messages: Sequence[ChatMessage]) -> bool:
+        return self.frames > 0 and any(isinstance(m, FramesMessage) and m.images for m in messages)
 
     def _piece(self, line: str) -> str | None:
         """The text in one SSE line: '' for lines without any, None at the end of the stream."""
@@ -199,3 +259,34 @@ class OpenAIBackend(Backend):
         if status == 429 or status >= 500:
             raise BackendError(detail, hint=self._hint, retryable=True)
         raise BackendError(detail, hint="check reaction.model and reaction.max_tokens")
+
+
+def _turn(message: ChatMessage, frames: int, max_side: int) -> dict[str, Any]:
+    """One chat turn; with ``frames`` (its last ones), a list of parts: each frame's time,
+    then the frame, and the message's text last, as a question follows what it asks about."""
+    if not isinstance(message, FramesMessage) or frames == 0:
+        return message.as_dict()
+    images = message.images[-frames:]
+    times = message.times[-frames:]
+    parts: list[dict[str, Any]] = []
+    for index, image in enumerate(images):
+        label = f"frame at t={times[index]:.1f}s" if times else f"frame {index + 1} of {frames}"
+        parts.append({"type": "text", "text": label})
+        parts.append({"type": "image_url", "image_url": {"url": _jpeg_url(image, max_side)}})
+    parts.append({"type": "text", "text": message.content})
+    return {"role": message.role, "content": parts}
+
+
+def _jpeg_url(image: np.ndarray, max_side: int) -> str:
+    """An RGB frame as a JPEG data URL, shrunk (never enlarged) to ``max_side`` pixels at
+    most on its longest side: servers bill and attend to images by their size."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
+    if not ok:
+        raise BackendError(f"a {width}x{height} frame could not be encoded as JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")

