@@ -34,20 +34,6 @@ def model_paths():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer CLIP with 16-d image features, saved the way a downloaded model is."""
-    import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+    from bench.tiny_models import tiny_clip
 
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "vocab_size": 100},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
-        projection_dim=16,
-    )  # fmt: skip
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    CLIPModel(config).save_pretrained(folder)
-    CLIPImageProcessor(
-        size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}
-    ).save_pretrained(folder)
-    return folder
+    return tiny_clip(tmp_path_factory.mktemp("tiny-clip"))

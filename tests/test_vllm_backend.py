@@ -13,48 +13,23 @@ import pytest
 import pytest_asyncio
 
 pytest.importorskip("vllm", reason="vLLM is not installed")
-transformers = pytest.importorskip("transformers")
+pytest.importorskip("transformers")
 
-from reaction import ReactionStage  # noqa: E402
-from reaction.backends.base import UNLIKELY, ChatMessage  # noqa: E402
-from reaction.backends.vllm import FramesMessage, VllmBackend  # noqa: E402
-from vigil.items import Request, Response, Trigger  # noqa: E402
+from bench.tiny_models import tiny_llama
+from reaction import ReactionStage
+from reaction.backends.base import UNLIKELY, ChatMessage
+from reaction.backends.vllm import FramesMessage, VllmBackend
+from vigil.items import Request, Response, Trigger
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the engine starts once per module
 
-WORDS = ["people", "walking", "seven", "green", "coats", "the", "are", "what", "how", "many"]
-TEMPLATE = (
-    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> "
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
-)
 QUESTION = [ChatMessage("user", "how many people are walking")]
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with random weights and a word-level tokenizer, saved like a real one;
-    two heads of 32, the smallest head size the CPU build's attention supports."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    special = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "user", "assistant", "system"]
-    vocab = {word: index for index, word in enumerate(special + WORDS)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
-    )
-    fast.chat_template = TEMPLATE
-    config = transformers.LlamaConfig(
-        vocab_size=len(vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
-        bos_token_id=1, eos_token_id=2,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    transformers.LlamaForCausalLM(config).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    """A 2-layer Llama with random weights and a word-level tokenizer, saved like a real one."""
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
