@@ -31,7 +31,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reaction.backends.base import Backend, ChatMessage, ScoreMethod
+import numpy as np
+
+from reaction.backends.base import Backend, ChatMessage, FramesMessage, ScoreMethod
 from reaction.choices import Choices, parse_choices, support
 from reaction.clarify import Asker, ClarifyAgent
 from reaction.context import (
@@ -285,10 +287,13 @@ class ReactionStage:
         utterances: Sequence[Utterance] = (),
         answers: Sequence[Response] = (),
         recalled: Sequence[str] = (),
+        frames: Sequence[tuple[float, np.ndarray]] = (),
     ) -> AsyncIterator[ResponseDelta | Response]:
         """Deltas as the tokens arrive, then exactly one final Response (even if cancelled).
 
-        ``recalled`` are texts long-term memory found for the request in earlier sessions.
+        ``recalled`` are texts long-term memory found for the request in earlier sessions;
+        ``frames`` the newest frames (media second, RGB), shown with the question to a
+        vision-language backend (one that reads text only sees the question alone).
 
         A backend failure is raised (as :class:`BackendError`) instead of the final Response.
         """
@@ -310,6 +315,14 @@ class ReactionStage:
                 choices=choices,
                 answer_with="text" if self._score_method() == "mean_logprob" else "letter",
             )
+            if frames:
+                question = messages[-1]
+                messages[-1] = FramesMessage(
+                    question.role,
+                    question.content,
+                    images=tuple(image for _, image in frames),
+                    times=tuple(when for when, _ in frames),
+                )
             prompt_wall = time.time()
             if choices is not None:
                 until = trigger.asked_at + LOOKAHEAD

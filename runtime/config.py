@@ -141,17 +141,18 @@ class ReactionConfig(_Section):
         0,
         ge=0,
         le=32,
-        description="openai: the most recent frames sent with a prompt that has any, as JPEG "
-        "image parts each after its media second. 0 (the default) sends text only, since a "
-        "text-only model's server fails on images; about 4 suits a vision-language model "
-        "(vllm serve, llama.cpp's server with --mmproj, hosted APIs).",
+        description="openai, vllm: the newest analysed frames shown with each question to a "
+        "vision-language model (openai: JPEG image parts, each after its media second). 0 "
+        "(the default) sends text only, since a text-only model's server fails on images; "
+        "about 4 suits a vision-language model (vllm serve, llama.cpp's server with --mmproj, "
+        "hosted APIs, or the vllm backend on a VL model).",
     )
     frame_max_side: int = Field(
         512,
         ge=32,
         le=4096,
-        description="openai: pixels on a sent frame's longest side (larger ones are shrunk); "
-        "a frame's prompt tokens grow with its area.",
+        description="openai, vllm: pixels on a shown frame's longest side (larger ones are "
+        "shrunk); a frame's prompt tokens grow with its area.",
     )
     retries: int = Field(2, ge=0, description="Retries of a failed answer before its first token.")
     retry_backoff: float = Field(

@@ -308,6 +308,7 @@ class StreamGraph:
                 recall=config.memory.persistent,
                 sinks=functools.partial(build_sinks, config),
                 clarify=functools.partial(build_clarify, config),
+                frames=config.reaction.frames > 0,
             )
         )
         decision = (
@@ -342,11 +343,13 @@ class StreamGraph:
                 audio_queue_seconds=rt.audio_queue_seconds,
                 in_flight=rt.in_flight,
                 nice=rt.perception_nice,
+                keep_frames=config.reaction.frames,
+                frame_max_side=config.reaction.frame_max_side,
             )
         )
         graph = cls(stream_id, hub, memory, reaction, decision, perception, paced)
         try:
-            await reaction.connect.remote(decision)
+            await reaction.connect.remote(decision, perception)
             await reaction.ready.remote()
             await perception.ready.remote()
             if config.reaction.prefill_interval > 0:

@@ -162,7 +162,7 @@ class Supervisor:
         lost = [t for t in self._pending.values() if t.request.request_id in self._retried]
         self._retried.update(t.request.request_id for t in again)
         try:
-            await _call(graph.reaction.connect, graph.decision)
+            await _call(graph.reaction.connect, graph.decision, graph.perception)
             await graph.reaction.ready.remote()
             if self._config.reaction.prefill_interval > 0:
                 await graph.reaction.watch.remote(

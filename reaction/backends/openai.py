@@ -41,6 +41,7 @@ from reaction.backends.base import (
     first_tokens,
 )
 from vigil.errors import BackendError
+from vigil.images import shrink
 
 __all__ = ["OpenAIBackend"]
 
@@ -281,11 +282,7 @@ def _jpeg_url(image: np.ndarray, max_side: int) -> str:
     """An RGB frame as a JPEG data URL, shrunk (never enlarged) to ``max_side`` pixels at
     most on its longest side: servers bill and attend to images by their size."""
     height, width = image.shape[:2]
-    scale = max_side / max(height, width)
-    if scale < 1:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    bgr = cv2.cvtColor(shrink(image, max_side), cv2.COLOR_RGB2BGR)
     ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
     if not ok:
         raise BackendError(f"a {width}x{height} frame could not be encoded as JPEG")

@@ -20,6 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
+import numpy as np
+
 from perception.audio import AudioPerception
 from perception.clips import ClipSegmenter
 from perception.speakers import SpeakerIdentity
@@ -28,6 +31,7 @@ from runtime.actors.supervised import Supervised
 from runtime.hops import Backpressure, BoundedSender, DropOldest
 from runtime.priority import lower_priority
 from runtime.sources import LiveSource, open_source
+from vigil.images import shrink
 from vigil.items import AudioChunk, Clip, EndOfStream, Item, StreamError, Utterance, VideoFrame
 
 __all__ = ["PerceptionActor", "PerceptionStats"]
@@ -78,8 +82,13 @@ class PerceptionActor(Supervised):
         audio_queue_seconds: float = 30.0,
         in_flight: int = 64,
         nice: int = 0,
+        keep_frames: int = 0,
+        frame_max_side: int = 512,
     ) -> None:
         self.stream_id = stream_id
+        # The newest analysed frames (media second, RGB shrunk), for a vision-language model.
+        self._recent: deque[tuple[float, np.ndarray]] = deque(maxlen=keep_frames)
+        self._frame_max_side = frame_max_side
         self._nice = nice
         self._source_spec = source
         self._paced = paced
@@ -182,6 +191,11 @@ class PerceptionActor(Supervised):
         if isinstance(self._source, LiveSource):
             self._source.finish(reason)
 
+    async def recent_frames(self) -> list[tuple[float, np.ndarray]]:
+        """The newest analysed frames, oldest first, with their media seconds (RGB, at most
+        ``frame_max_side`` pixels long): what the reaction stage shows a vision-language model."""
+        return list(self._recent)
+
     async def dropped(self) -> dict[str, float]:
         """What was lost so far: the source's overflow and sampled frames perception skipped."""
         source = self._source.stats if self._source is not None else None
@@ -223,6 +237,9 @@ class PerceptionActor(Supervised):
             started = time.perf_counter()
             observation = await self._video.process(frame)
             self.stats.video_step.append(time.perf_counter() - started)
+            if self._recent.maxlen:
+                small = shrink(frame.image, self._frame_max_side)
+                self._recent.append((frame.media_time, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)))
             if observation is not None:
                 self.stats.observations += 1
                 self.stats.lag.append(time.time() - frame.stamps["source"])

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 DECLINED_BACKOFF = 5.0
 """Seconds before a stream asks again to prefill after the model declined."""
+FRAMES_WAIT = 2.0
+"""Seconds an answer waits for perception's newest frames before it goes on without them."""
 
 
 class ReactionActor(Supervised):
@@ -70,6 +72,7 @@ class ReactionActor(Supervised):
         recall: bool = False,
         sinks: Callable[[], list[Sink]] = list,
         clarify: Callable[[], LiveClarify | None] | None = None,
+        frames: bool = False,
     ) -> None:
         # Built in ``ready``, so that a model or port that fails raises from a method call,
         # whose error reaches the driver intact (a constructor's does not).
@@ -84,6 +87,8 @@ class ReactionActor(Supervised):
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
         self._hub = hub
         self._decision: Any = None
+        self._perception: Any = None
+        self._frames = frames  # whether answers show the newest frames (reaction.frames)
         self._queue: AnswerQueue
         self._told_to_wait: set[str] = set()  # streams told that their answers wait
         self._direct: set[asyncio.Task[None]] = set()  # answers that need no model
@@ -109,9 +114,11 @@ class ReactionActor(Supervised):
         self._set_up.set()
         return True
 
-    async def connect(self, decision: Any) -> None:
-        """The decision actor, for answer markers (it is created after this actor)."""
+    async def connect(self, decision: Any, perception: Any = None) -> None:
+        """The decision actor, for answer markers, and the perception actor, for the newest
+        frames (both are created after this actor)."""
         self._decision = decision
+        self._perception = perception
 
     async def watch(self, stream_id: str, interval: float = 0.2) -> None:
         """Prefill the stream's timeline soon after its memory changes, while no answer runs.
@@ -242,6 +249,7 @@ class ReactionActor(Supervised):
                 utterances=snapshot.utterances,
                 answers=snapshot.answers,
                 recalled=recalled,
+                frames=await self._recent_frames(trigger),
             )
             if agent := self._clarifier(trigger, snapshot.utterances):
                 found = await agent.look(trigger.request.text)
@@ -265,6 +273,17 @@ class ReactionActor(Supervised):
                     )
                 ]
             )
+
+    async def _recent_frames(self, trigger: Trigger) -> list[tuple[float, Any]]:
+        """The newest frames for an answer the model writes, when answers show them; none
+        from a perception stage that is restarting (the answer goes on from the timeline)."""
+        if not self._frames or self._perception is None or trigger.output:
+            return []
+        try:
+            return await asyncio.wait_for(self._perception.recent_frames.remote(), FRAMES_WAIT)
+        except Exception as error:
+            log.warning("answering without frames: %s", error)
+            return []
 
     def _clarifier(self, trigger: Trigger, heard: list[Utterance]) -> ClarifyAgent | None:
         """A clarify loop for ``trigger`` when it may be asked back: a question without
