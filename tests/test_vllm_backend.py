@@ -81,3 +81,7 @@ async def test_frames_become_multi_modal_data(backend: VllmBackend) -> None:
     assert len(prompt["multi_modal_data"]["image"]) == 2
     assert prompt["prompt"].endswith("assistant ")
     assert "multi_modal_data" not in backend.prompt(QUESTION)
+    timed = FramesMessage("user", "what is this", images=(frame, frame), times=(1.0, 2.5))
+    prompt = backend.prompt([timed])
+    assert len(prompt["multi_modal_data"]["image"]) == 2
+    assert "frame at t=1.0s" in prompt["prompt"] and "frame at t=2.5s" in prompt["prompt"]

@@ -177,9 +177,14 @@ def _structured(schema: Schema | None) -> dict[str, Any]:
 
 
 def _turn(message: ChatMessage) -> dict[str, Any]:
-    """One chat turn; a turn with frames lists an image part per frame before its text."""
+    """One chat turn; a turn with frames lists an image part per frame (after its media
+    second, when known) before its text."""
     if isinstance(message, FramesMessage) and message.images:
-        parts: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
+        parts: list[dict[str, str]] = []
+        for when in message.times:
+            parts += [{"type": "text", "text": f"frame at t={when:.1f}s"}, {"type": "image"}]
+        if not message.times:
+            parts = [{"type": "image"} for _ in message.images]
         return {
             "role": message.role,
             "content": [*parts, {"type": "text", "text": message.content}],
