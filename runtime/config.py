@@ -137,6 +137,13 @@ class ReactionConfig(_Section):
     )
     concurrency: int = Field(4, ge=1, description="openai, vllm: answers generated at once.")
     connect_timeout: float = Field(5.0, gt=0, description="openai: seconds to reach the server.")
+    tensor_parallel: int = Field(
+        1,
+        ge=1,
+        description="vllm: GPUs one engine spans (tensor parallelism), all on one node: the "
+        "model's actor asks Ray for that many GPUs at once, and vLLM's workers are spawned "
+        "processes inside it.",
+    )
     frames: int = Field(
         0,
         ge=0,

@@ -107,7 +107,7 @@ def _accelerator(config: VigilConfig) -> dict[str, Any]:
     if config.reaction.backend != "vllm":
         return {}
     return {
-        "num_gpus": 1,
+        "num_gpus": config.reaction.tensor_parallel,  # one actor: all on one node
         "runtime_env": {"env_vars": {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"}},
     }
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from decision import (
     DecisionOptions,
@@ -163,6 +164,15 @@ def build_decision_stage(config: VigilConfig, *, video: bool = True) -> Decision
     )
 
 
+def _tensor_parallel(gpus: int) -> dict[str, Any]:
+    """vLLM's engine options for ``gpus`` GPUs of the actor it runs in: its workers as
+    processes of that actor (vLLM's Ray executor would look for a placement group that the
+    engine's own subprocess cannot see)."""
+    if gpus == 1:
+        return {}
+    return {"tensor_parallel_size": gpus, "distributed_executor_backend": "mp"}
+
+
 def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
     """The configured backend; imports only its own client library (vLLM weighs gigabytes)."""
     options = config.reaction
@@ -193,6 +203,7 @@ def build_backend(config: VigilConfig, paths: ModelPaths) -> Backend:
             timeout=options.timeout,
             retries=options.retries,
             backoff=options.retry_backoff,
+            engine_options=_tensor_parallel(options.tensor_parallel),
         )
     assert paths.llm is not None  # resolve_model_paths prepares it for llama_cpp
     return LlamaCppBackend(

@@ -4,13 +4,17 @@ an actor given none (the multi-node run is in ``tests/test_multinode.py``)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import ray
 
 from runtime.config import load_config
-from runtime.graph import _gpus, _placed
+from runtime.graph import _accelerator, _gpus, _placed
+from runtime.stages import ModelPaths, build_backend
 from vigil.errors import ConfigError
+
+NO_PATHS = ModelPaths(llm=Path("x"), asr=Path("x"), vad=Path("x"), voice=None)
 
 
 def test_stages_ask_for_the_resources_configured_for_them() -> None:
@@ -32,3 +36,15 @@ def test_an_actor_given_no_gpu_sees_none(ray_cluster: None) -> None:
         return os.environ.get("CUDA_VISIBLE_DEVICES")
 
     assert ray.get(visible.options(num_cpus=0, **_gpus(0)).remote()) == ""
+
+
+def test_a_tensor_parallel_engine_takes_its_gpus_in_one_actor() -> None:
+    config = load_config(reaction={"backend": "vllm", "model": "m", "tensor_parallel": 2})
+    assert _accelerator(config)["num_gpus"] == 2  # one actor: Ray puts it on one node
+    backend = build_backend(config, NO_PATHS)
+    assert backend.engine_options == {  # type: ignore[attr-defined]
+        "tensor_parallel_size": 2,
+        "distributed_executor_backend": "mp",
+    }
+    single = build_backend(load_config(reaction={"backend": "vllm", "model": "m"}), NO_PATHS)
+    assert single.engine_options == {}  # type: ignore[attr-defined]
