@@ -328,6 +328,9 @@ class StreamGraph:
                 **_gpus(rt.perception_gpus),
                 **restarts,
                 **_placed(config, "perception"),
+                # Each new stream's perception to the node least used, not packed onto the
+                # first one with room: streams on one node share its cores.
+                scheduling_strategy="SPREAD",
             )
             .remote(
                 stream_id=stream_id,
