@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from decision.addressing import Addressee, Addressing
 from decision.policies import RulePolicy, Watch, WatchPolicy
@@ -52,7 +52,11 @@ from vigil.items import (
     new_id,
 )
 
-__all__ = ["DecisionOptions", "DecisionStage"]
+__all__ = ["REPLY_GAP", "DecisionOptions", "DecisionStage"]
+
+REPLY_GAP = 2.0
+"""Media seconds after a spoken reply's words within which more words of the same person are
+still that reply ("Yes." ... "It was up on the terrace.")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +97,9 @@ class _StreamState:
     outputs: dict[str, str] = field(default_factory=dict)  # instruction id -> output asked for
     tells: set[str] = field(default_factory=set)  # instructions answered with their evidence
     clarifying: dict[str, str] = field(default_factory=dict)  # speaker -> request id asked back
+    # speaker -> (request id, end of their reply's last words): words soon after are more of it
+    replying: dict[str, tuple[str, float]] = field(default_factory=dict)
+    speaking_since: dict[str, float] = field(default_factory=dict)  # speaker -> a partial's t0
 
 
 class DecisionStage:
@@ -129,16 +136,24 @@ class DecisionStage:
             case Utterance(final=True):
                 return done + self._on_utterance(item)
             case Utterance():  # partial: someone started speaking
+                state = self._state(item.stream_id)
+                state.speaking_since[item.speaker] = item.t0
+                if (request_id := self._continued(state, item)) is not None:
+                    return [*done, _as_reply(item, request_id)]
                 return done + self._barge_in(item)
             case Clarification():
                 state = self._state(item.stream_id)
                 state.clarifying[item.speaker] = item.request_id
+                state.replying.pop(item.speaker, None)  # what they say next is a new reply
                 state.answering.pop(item.request_id, None)  # waiting, not speaking
                 return done
             case Response():
                 state = self._state(item.stream_id)
                 state.clarifying = {
                     s: r for s, r in state.clarifying.items() if r != item.request_id
+                }
+                state.replying = {
+                    s: held for s, held in state.replying.items() if held[0] != item.request_id
                 }
                 state.answering.pop(item.request_id, None)
                 state.answered.add(item.request_id)
@@ -171,24 +186,38 @@ class DecisionStage:
             *(request for request, _ in state.reading.values()),
         ]
 
-    def _reply(self, state: _StreamState, item: Request | Utterance) -> Reply | None:
-        """``item`` as the reply to a clarifying question its speaker was asked, if one is
-        open."""
+    def _reply(self, state: _StreamState, item: Request | Utterance) -> list[Item]:
+        """``item`` as the reply to a clarifying question its speaker was asked (or more words
+        of their spoken reply), if one is open; and, when they are already speaking again
+        past these words, that more is coming."""
         request_id = state.clarifying.pop(item.speaker, None)
+        if request_id is None and isinstance(item, Utterance):
+            request_id = self._continued(state, item)
         if request_id is None:
+            return []
+        out: list[Item] = [_as_reply(item, request_id)]
+        if isinstance(item, Utterance):
+            state.replying[item.speaker] = (request_id, item.t1)
+            if state.speaking_since.get(item.speaker, -1.0) > item.t1:  # its onset came first
+                out.append(replace(out[0], text="", partial=True))
+        return out
+
+    def _continued(self, state: _StreamState, utterance: Utterance) -> str | None:
+        """The request whose spoken reply ``utterance`` goes on with: words of the same person
+        that began within :data:`REPLY_GAP` of their reply's last ones."""
+        held = state.replying.get(utterance.speaker)
+        if held is None:
             return None
-        return Reply(
-            stream_id=item.stream_id,
-            media_time=item.media_time,
-            request_id=request_id,
-            text=item.text,
-            speaker=item.speaker,
-        )
+        request_id, end = held
+        if utterance.t0 > end + REPLY_GAP:
+            del state.replying[utterance.speaker]
+            return None
+        return request_id
 
     def _on_request(self, request: Request) -> list[Item]:
         state = self._state(request.stream_id)
         if reply := self._reply(state, request):
-            return [reply]
+            return reply
         if request.kind == "instruction":
             model = self.understander
             spec = without_model(request.text, model is not None, self.options.understanding)
@@ -324,7 +353,7 @@ class DecisionStage:
     def _on_utterance(self, utterance: Utterance) -> list[Item]:
         state = self._state(utterance.stream_id)
         if reply := self._reply(state, utterance):
-            return [reply]
+            return reply
         out: list[Item] = self._barge_in(utterance)
         out.extend(self._watch(state, utterance))  # before it may itself become an instruction
         state.addressee.learn(utterance.speaker, utterance.text)
@@ -380,3 +409,16 @@ class DecisionStage:
             output=output,
             stamps={"asked": asked_wall, "decision": now},
         )
+
+
+def _as_reply(item: Request | Utterance, request_id: str) -> Reply:
+    spoken = isinstance(item, Utterance)
+    return Reply(
+        stream_id=item.stream_id,
+        media_time=item.media_time,
+        request_id=request_id,
+        text=item.text,
+        speaker=item.speaker,
+        spoken=spoken,
+        partial=isinstance(item, Utterance) and not item.final,
+    )

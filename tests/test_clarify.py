@@ -26,6 +26,7 @@ from evaluation.interactcomp import decrypt, load_interactcomp
 from evaluation.voices import say
 from memory.embeddings import TextEmbedder
 from reaction.documents import DocumentIndex, read_passages
+from runtime.actors import reaction as reaction_actor
 from runtime.config import load_config
 from runtime.graph import StreamGraph
 from runtime.stages import ModelPaths
@@ -105,6 +106,70 @@ def test_the_next_words_of_the_person_asked_are_the_reply_and_never_barge_in() -
     assert len(said) == 1 and isinstance(said[0], Reply)
     assert said[0].request_id == "r1" and said[0].text == "Yes, up on the roof."
     assert not stage.awaits_reply("s", "Ana")  # one reply per question
+
+
+def test_a_spoken_reply_in_pieces_is_one_reply_and_later_words_are_not() -> None:
+    stage = DecisionStage()
+
+    def ana(t0: float, t1: float, text: str, *, final: bool = True) -> Utterance:
+        return Utterance(
+            stream_id="s", media_time=t1, utterance_id=new_id(), t0=t0, t1=t1, text=text,
+            speaker="Ana", final=final,
+        )  # fmt: skip
+
+    async def flow() -> list[list[object]]:
+        await stage.handle(
+            Clarification(
+                stream_id="s", media_time=2.0, request_id="r1", question="On a rooftop?",
+                speaker="Ana",
+            )
+        )  # fmt: skip
+        return [
+            await stage.handle(ana(3.0, 3.4, "Yes.")),
+            await stage.handle(ana(4.0, 4.3, "It was", final=False)),  # 0.6 s later: more
+            await stage.handle(ana(4.0, 6.0, "It was up on the terrace.")),
+            await stage.handle(ana(12.0, 12.5, "Vigil, what time is it?")),  # well after
+        ]
+
+    yes, begun, rest, later = asyncio.run(flow())
+    assert [(r.text, r.spoken, r.partial) for r in yes] == [("Yes.", True, False)]
+    assert [(r.request_id, r.partial) for r in begun] == [("r1", True)]
+    assert [(r.request_id, r.text, r.partial) for r in rest] == [
+        ("r1", "It was up on the terrace.", False)
+    ]
+    assert not any(isinstance(i, Reply) for i in later), "words long after are not the reply"
+
+
+def test_a_spoken_reply_is_taken_once_the_person_stops_and_a_typed_one_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reaction_actor, "REPLY_SETTLE", 0.2)
+    actor = reaction_actor.ReactionActor(lambda: None, memory=None, hub=None)  # type: ignore[arg-type, return-value]
+
+    def piece(text: str, *, spoken: bool = True, partial: bool = False) -> Reply:
+        return Reply(
+            stream_id="s", media_time=1.0, request_id="r1", text=text, speaker="Ana",
+            spoken=spoken, partial=partial,
+        )  # fmt: skip
+
+    async def flow() -> tuple[str, bool, str]:
+        loop = asyncio.get_running_loop()
+        actor._replies["r1"] = waiting = loop.create_future()
+        await actor.reply(piece("Yes."))
+        await asyncio.sleep(0.1)
+        await actor.reply(piece("It", partial=True))  # more begun: no pause yet
+        await asyncio.sleep(0.4)  # longer than the pause, but its words are not in
+        early = waiting.done()
+        await actor.reply(piece("It was up on the terrace."))
+        spoken = await asyncio.wait_for(waiting, 2.0)
+        actor._replies["r1"] = typed = loop.create_future()
+        await actor.reply(piece("the terrace", spoken=False))
+        return spoken, early, typed.result()
+
+    spoken, early, typed = asyncio.run(flow())
+    assert not early, "taken while the person was still speaking"
+    assert spoken == "Yes. It was up on the terrace."
+    assert typed == "the terrace"
 
 
 def test_the_document_index_finds_by_words_and_by_meaning_and_survives_a_reopen(
@@ -325,7 +390,10 @@ def test_a_spoken_ambiguous_question_is_asked_back_and_the_same_voice_replies(
 ) -> None:
     voice = "piper:joe"
     question = say("Vigil, what was the name of that Tidewater seafood place?", voice)
-    reply = say("Yes. It was up on a rooftop terrace, a bit inland.", voice)
+    pause = np.zeros(12_800, np.float32)  # 0.8 s: "Yes." ends an utterance of its own
+    reply = np.concatenate(
+        [say("Yes.", voice), pause, say("It was up on a rooftop terrace, a bit inland.", voice)]
+    )
 
     async def scenario() -> tuple[list[object], Response]:
         graph = await _session({"ask_timeout": 90.0}, model_paths, tmp_path / "index", documents)
@@ -352,6 +420,11 @@ def test_a_spoken_ambiguous_question_is_asked_back_and_the_same_voice_replies(
     asked = [e for e in seen if isinstance(e, Clarification)]
     replies = [e for e in seen if isinstance(e, Reply)]
     assert asked and replies, [type(e).__name__ for e in seen]
-    assert replies[0].speaker == asked[0].speaker  # the voice that asked is the one that replied
-    assert "terrace" in replies[0].text.lower()  # Whisper heard it (once as "roof-hop")
+    # the voice that asked is the one that replied, in two pieces taken as one reply
+    assert {r.speaker for r in replies} == {asked[0].speaker}
+    assert len(replies) == 2, [r.text for r in replies]
+    # Whisper heard a detail that tells the places apart (it has heard "roof-hop" and
+    # "roof-op terrors, a bit emland" for "rooftop terrace, a bit inland")
+    heard = replies[1].text.lower()
+    assert any(word in heard for word in ("terrace", "roof", "inland")), heard
     assert KITCHEN[0] in answer.text and GRILL[0] not in answer.text, answer.text

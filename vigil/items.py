@@ -226,11 +226,18 @@ class Clarification(DataItem):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reply(DataItem):
-    """What ``speaker`` answered to the clarification of ``request_id``."""
+    """What ``speaker`` answered to the clarification of ``request_id``.
+
+    A spoken reply may come in pieces: a person says "Yes." and, after a pause long enough to
+    end an utterance, goes on. Each final piece is a reply (``spoken``); ``partial`` ones say
+    that more words have begun and their transcript is still to come.
+    """
 
     request_id: str
     text: str
     speaker: str
+    spoken: bool = False
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -87,8 +87,9 @@ class DecisionActor(Supervised):
                     delivered = await self._reaction.reply.remote(item)
                 except RayActorError:  # the loop that asked died with its actor
                     delivered = False
-                if delivered:
+                if delivered and not item.partial:
                     await self._hub.put.remote([item])
+                if delivered or item.partial:  # a piece begun has no words of its own yet
                     return
                 # the loop that asked is gone (its answer failed): the words stand on their own
                 request = Request(

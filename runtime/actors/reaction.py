@@ -56,6 +56,11 @@ log = logging.getLogger(__name__)
 
 DECLINED_BACKOFF = 5.0
 """Seconds before a stream asks again to prefill after the model declined."""
+REPLY_SETTLE = 1.5
+"""Seconds after a spoken reply's words during which more of them may still begin (a person
+who said "Yes." and goes on); a typed reply is taken at once."""
+REPLY_MORE = 15.0
+"""Seconds a spoken reply waits for the transcript of more words that have begun."""
 FRAMES_WAIT = 2.0
 """Seconds an answer waits for perception's newest frames before it goes on without them."""
 
@@ -82,6 +87,8 @@ class ReactionActor(Supervised):
         self._clarify: LiveClarify | None = None
         self._searchers: list[Searcher] = []
         self._replies: dict[str, asyncio.Future[str]] = {}  # request id -> its reply
+        self._heard: dict[str, list[str]] = {}  # request id -> a spoken reply's pieces so far
+        self._settling: dict[str, asyncio.TimerHandle] = {}  # request id -> when it is taken
         self._text_embedder: TextEmbedder | None = None
         self._memory = memory
         self._recall = recall  # whether memory is long-term and can recall earlier sessions
@@ -334,16 +341,39 @@ class ReactionActor(Supervised):
                 return None
             finally:
                 self._replies.pop(request.request_id, None)
+                self._heard.pop(request.request_id, None)
+                if (timer := self._settling.pop(request.request_id, None)) is not None:
+                    timer.cancel()
 
         return ask
 
     async def reply(self, reply: Reply) -> bool:
-        """The person's reply to a clarifying question; whether a loop was waiting for it."""
-        waiting = self._replies.get(reply.request_id)
+        """The person's reply to a clarifying question (or a piece of a spoken one); whether a
+        loop was waiting for it. A spoken reply is taken once the person has not gone on for
+        :data:`REPLY_SETTLE` seconds, all its pieces together."""
+        request_id = reply.request_id
+        waiting = self._replies.get(request_id)
         if waiting is None or waiting.done():
             return False
-        waiting.set_result(reply.text)
+        if not reply.spoken:
+            waiting.set_result(reply.text)
+            return True
+        heard = self._heard.setdefault(request_id, [])
+        if not reply.partial:
+            heard.append(reply.text.strip())
+        if heard:  # more words begun: wait for them; words ended: wait for a pause
+            if (timer := self._settling.pop(request_id, None)) is not None:
+                timer.cancel()
+            delay = REPLY_MORE if reply.partial else REPLY_SETTLE
+            loop = asyncio.get_running_loop()
+            self._settling[request_id] = loop.call_later(delay, self._take_reply, request_id)
         return True
+
+    def _take_reply(self, request_id: str) -> None:
+        self._settling.pop(request_id, None)
+        waiting = self._replies.get(request_id)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(" ".join(self._heard.pop(request_id, [])))
 
     async def _finish(self, response: Response) -> None:
         if response.cancelled:
