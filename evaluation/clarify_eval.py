@@ -116,11 +116,35 @@ def _norm(text: str) -> str:
 
 
 def names_match(answer: str, case: Case) -> bool:
-    """Whether ``answer`` names the case's answer (or an alias) and not its distractor."""
-    said = f" {_norm(answer)} "
-    right = any(f" {_norm(name)} " in said for name in (case.answer, *case.aliases) if _norm(name))
-    wrong = bool(case.distractor) and f" {_norm(case.distractor)} " in said
+    """Whether ``answer`` names the case's answer (or an alias) and not its distractor.
+
+    A name inside the other is not a mention of it: "Calloway Star II" names the target, not
+    the distractor "Calloway Star", and "Fenwick Rover Lite" (the distractor) does not name
+    the target "Fenwick Rover"."""
+    said = _norm(answer).split()
+    targets = _spans(said, (case.answer, *case.aliases))
+    distractors = _spans(said, (case.distractor,))
+    right = any(not _inside(span, distractors) for span in targets)
+    wrong = any(not _inside(span, targets) for span in distractors)
     return right and not wrong
+
+
+def _spans(words: list[str], names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where each of ``names`` occurs in ``words``, as word spans."""
+    spans = []
+    for name in names:
+        wanted = _norm(name).split()
+        if not wanted:
+            continue
+        for start in range(len(words) - len(wanted) + 1):
+            if words[start : start + len(wanted)] == wanted:
+                spans.append((start, start + len(wanted)))
+    return spans
+
+
+def _inside(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    """Whether ``span`` lies within a longer span of ``others``."""
+    return any(a <= span[0] and span[1] <= b and b - a > span[1] - span[0] for a, b in others)
 
 
 class SimulatedUser:

@@ -228,6 +228,13 @@ def test_an_answer_is_right_only_when_it_names_the_target_and_not_the_distractor
     assert names_match("It is Tidewater Kitchen.", case)
     assert not names_match(GRILL[0], case)
     assert not names_match("Tidewater Kitchen or The Tidewater Grill", case)
+    sequel = Case("q", QUESTION, "Calloway Star II", "", distractor="Calloway Star")
+    assert names_match("It was the Calloway Star II.", sequel)  # the distractor only inside it
+    assert not names_match("The Calloway Star.", sequel)
+    assert not names_match("Calloway Star, or Calloway Star II", sequel)
+    lite = Case("q", QUESTION, "Fenwick Rover", "", distractor="Fenwick Rover Lite")
+    assert not names_match("the Fenwick Rover Lite", lite)  # the target only inside it
+    assert names_match("the Fenwick Rover", lite)
     assert same_name("I think it is Salt Lanterns (2019).", "Salt Lanterns")
     assert not same_name("Salt", "Salt Lanterns") and not same_name("", "Salt Lanterns")
 
