@@ -44,7 +44,7 @@ FLOOD_PROMPT = [ChatMessage("user", "Count from 1 to 30, separated by commas.")]
 QUIET_PROMPT = [ChatMessage("user", "Say hello in five words.")]
 
 
-def _config(**overrides: Any) -> VigilConfig:
+def _config() -> VigilConfig:
     head = {"head_node": 0.01}
     return load_config(
         models={"llm": "qwen2.5-0.5b-instruct"},
@@ -54,7 +54,6 @@ def _config(**overrides: Any) -> VigilConfig:
                 **{stage: head for stage in ("decision", "reaction", "memory", "hub", "llm")},
             }
         },
-        **overrides,
     )
 
 

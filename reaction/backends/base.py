@@ -108,6 +108,12 @@ class FramesMessage(ChatMessage):
             raise ValueError(f"{len(self.images)} frames but {len(self.times)} times")
 
 
+def frame_label(when: float) -> str:
+    """How a prompt names the frame shown at media second ``when``: the timeline's own
+    notation ("t=12.0s"), so the model can tie a frame to the lines around it."""
+    return f"frame at t={when:.1f}s"
+
+
 class Backend(ABC):
     """A text generator that streams token pieces; subclasses implement ``_generate``.
 

@@ -39,6 +39,7 @@ from reaction.backends.base import (
     Schema,
     ScoreMethod,
     first_tokens,
+    frame_label,
 )
 from vigil.errors import BackendError
 from vigil.images import shrink
@@ -271,7 +272,7 @@ def _turn(message: ChatMessage, frames: int, max_side: int) -> dict[str, Any]:
     times = message.times[-frames:]
     parts: list[dict[str, Any]] = []
     for index, image in enumerate(images):
-        label = f"frame at t={times[index]:.1f}s" if times else f"frame {index + 1} of {frames}"
+        label = frame_label(times[index]) if times else f"frame {index + 1} of {frames}"
         parts.append({"type": "text", "text": label})
         parts.append({"type": "image_url", "image_url": {"url": _jpeg_url(image, max_side)}})
     parts.append({"type": "text", "text": message.content})

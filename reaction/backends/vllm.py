@@ -29,6 +29,7 @@ from reaction.backends.base import (
     Schema,
     ScoreMethod,
     first_tokens,
+    frame_label,
 )
 from vigil.errors import BackendError, ModelError
 from vigil.items import new_id
@@ -182,7 +183,7 @@ def _turn(message: ChatMessage) -> dict[str, Any]:
     if isinstance(message, FramesMessage) and message.images:
         parts: list[dict[str, str]] = []
         for when in message.times:
-            parts += [{"type": "text", "text": f"frame at t={when:.1f}s"}, {"type": "image"}]
+            parts += [{"type": "text", "text": frame_label(when)}, {"type": "image"}]
         if not message.times:
             parts = [{"type": "image"} for _ in message.images]
         return {
