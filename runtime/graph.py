@@ -19,6 +19,7 @@ Ray when none is running, or joins the cluster at ``runtime.ray_address``.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ __all__ = [
     "shared_video_perception",
     "shares_llm",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def ensure_ray(address: str | None, *, cpus: float = 0.0) -> bool:
@@ -124,7 +127,18 @@ def _gpus(count: float) -> dict[str, Any]:
 def _placed(config: VigilConfig, stage: Stage) -> dict[str, Any]:
     """Actor options that place ``stage`` on the nodes offering its custom resources."""
     wanted = config.runtime.resources.get(stage)
-    return {"resources": dict(wanted)} if wanted else {}
+    if not wanted:
+        return {}
+    offered = ray.cluster_resources() if ray.is_initialized() else {}
+    if missing := [name for name, amount in wanted.items() if offered.get(name, 0.0) < amount]:
+        # Not an error: an autoscaling cluster adds such nodes on demand.
+        log.warning(
+            "no node offers %s for runtime.resources.%s yet: its actor waits until one does "
+            "(start one with `ray start --resources`)",
+            ", ".join(missing),
+            stage,
+        )
+    return {"resources": dict(wanted)}
 
 
 @dataclass(frozen=True, slots=True)

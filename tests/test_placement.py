@@ -48,3 +48,12 @@ def test_a_tensor_parallel_engine_takes_its_gpus_in_one_actor() -> None:
     }
     single = build_backend(load_config(reaction={"backend": "vllm", "model": "m"}), NO_PATHS)
     assert single.engine_options == {}  # type: ignore[attr-defined]
+
+
+def test_a_resource_no_node_offers_is_named_in_a_warning(
+    ray_cluster: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(runtime={"resources": {"llm": {"gpu_node": 1}}})
+    with caplog.at_level("WARNING", logger="runtime.graph"):
+        assert _placed(config, "llm") == {"resources": {"gpu_node": 1.0}}
+    assert "no node offers gpu_node for runtime.resources.llm" in caplog.text
