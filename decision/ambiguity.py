@@ -37,7 +37,12 @@ _REFERENCES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d+")
-_CLAUSE = re.compile(r"[^.;:!?,()]+")
+_PART_BREAK = re.compile(
+    r"[.,](?=\s|$)|[;:!?()]|\s(?:and|but|with|which|who|where|while|whose)\s", re.IGNORECASE
+)
+"""Where a sentence breaks into parts that each state one detail ("2,100" and "2.5" stay whole)."""
+PART_WORDS = 10
+"""Words a detail may have and still come first: one fact, which a person can confirm."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,27 +78,80 @@ def _key(found: Found) -> str:
     return found.line()
 
 
-def _clauses(text: str) -> list[str]:
-    return [c.strip() for c in _CLAUSE.findall(text) if len(c.split()) >= 2]
+def _parts(found: Found, titles: Sequence[str]) -> list[str]:
+    """The parts of ``found``'s text that each state one detail ("It has a rooftop terrace",
+    "is closed on Mondays"), of two words or more, none naming a candidate. A part that opens
+    with the passage's own title keeps what follows it ("The Nightjars are a folk trio" is
+    "a folk trio"): what kind of thing it is, often what a person remembers best."""
+    own = re.escape(found.title.lower().removeprefix("the ")) if found.names else ""
+    opening = re.compile(rf"^(?:the\s+)?{own}\s+(?:is|are|was|were|has|had)?\s*", re.I)
+    parts = []
+    for part in _PART_BREAK.split(found.text):
+        part = opening.sub("", part.strip()) if own else part.strip()
+        if len(part.split()) >= 2 and not any(t in part.lower() for t in titles):
+            parts.append(part)
+    return parts
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+_TAIL_OPENERS = frozenset(["from", "in", "of", "at", "on", "near", "for", "to", "by"])
+
+
+def _trimmed(part: str, own: set[str]) -> str:
+    """``part`` without a closing phrase that tells nothing apart ("a folk trio from the city
+    of Brellin" is "a folk trio" where every candidate is from Brellin): a person who does
+    not know where the thing is from says no to the whole."""
+    tokens = part.split()
+    telling = [i for i, t in enumerate(tokens) if _words(t) & own]
+    if not telling:
+        return part
+    tail = tokens[telling[-1] + 1 :]
+    if tail and tail[0].lower() in _TAIL_OPENERS:
+        return " ".join(tokens[: telling[-1] + 1])
+    return part
+
+
+def _specific(part: str, said: set[str]) -> bool:
+    """Whether ``part`` hangs on a name or a number the request does not give ("led by Kofi
+    Marsh", "from 5 pm"): a person recalls those less often than what kind of thing it was,
+    where, and what it looked like."""
+    tokens = _WORD.findall(part)[1:]
+    return any(
+        (t[0].isupper() or t.isdigit()) and t.lower() not in said and t != "I" for t in tokens
+    )
 
 
 def distinguishing(
-    candidates: Sequence[Found], request: str, most: int = 2
+    candidates: Sequence[Found], request: str, most: int = 3
 ) -> dict[str, tuple[str, ...]]:
-    """For each candidate, the phrases of its text that tell it from the others: those that
-    hold most of the words no other candidate has and the request does not say ("out on the
-    old pier since 1998"). A closed question is made of such a phrase; the title is left
-    out, since the person does not remember the name."""
-    said = {w.lower() for w in _WORD.findall(request)}
-    words = [{w.lower() for w in _WORD.findall(f.line())} - STOP_WORDS - said for f in candidates]
+    """For each candidate, the parts of its text that tell it from the others: short ones
+    that hold words no other candidate has and the request does not say ("out on the old
+    pier"), those without names or numbers first. A closed question is made of such a part,
+    so it must state one thing a person can confirm (asked "banjo, fiddle and upright
+    bass?", someone who remembers only the banjo says no) and never the name, which the
+    person does not remember."""
+    said = _words(request)
+    titles = [f.title.lower().removeprefix("the ") for f in candidates if f.names and f.title]
+    named = set().union(*(_words(t) for t in titles)) if titles else set()
+    words = [_words(f.line()) - STOP_WORDS - said - named for f in candidates]
     out: dict[str, tuple[str, ...]] = {}
     for i, found in enumerate(candidates):
         own = words[i] - set().union(*(ws for j, ws in enumerate(words) if j != i))
-        scored = [
-            (len(own & {w.lower() for w in _WORD.findall(c)}), c) for c in _clauses(found.text)
-        ]
-        ranked = sorted((p for p in scored if p[0]), key=lambda p: (-p[0], len(p[1])))
-        out[_key(found)] = tuple(c for _, c in ranked[:most])
+        parts = [_trimmed(part, own) for part in _parts(found, titles)]
+        scored = [(len(own & _words(part)), part) for part in parts]
+        ranked = sorted(
+            (p for p in scored if p[0]),
+            key=lambda p: (
+                len(p[1].split()) > PART_WORDS,
+                _specific(p[1], said),
+                -p[0],
+                len(p[1]),
+            ),
+        )
+        out[_key(found)] = tuple(part for _, part in ranked[:most])
     return out
 
 

@@ -7,14 +7,16 @@ schema listing only the actions allowed this round:
 - the request is looked up once before the first round (``look_first``), so that the loop
   starts from what the documents and memory hold, as a person would;
 - while :func:`decision.ambiguity.assess` finds several plausible targets and no closed
-  question has yet been answered, ``answer`` is not allowed (when asking is): guessing is what
-  this loop exists to prevent; ``min_asks`` forces asks (InteractComp's forced mode); the last
-  round allows only ``answer``;
+  question has yet been answered yes (or with more than yes or no), ``answer`` is not allowed
+  (when asking is): guessing is what this loop exists to prevent, and a "no" may only mean the
+  person does not recall that detail; ``min_asks`` forces asks (InteractComp's forced mode);
+  the last round allows only ``answer``;
 - with candidates found, the answer is chosen among them, not written freely: the model scores
   each candidate's letter (as multiple choice is answered, :mod:`reaction.choices`), and each
-  reply weighs in through the words its question shares with each candidate ("Did it open
-  in 2015?" yes: the candidate that says 2015 gains). A small model writes a usable question
-  and picks a letter well; it writes names and reads yes/no chains poorly;
+  reply weighs in through the words of the asked detail that each candidate holds ("Did it
+  open in 2015?" yes: the candidate that says 2015 gains; a no costs less than a yes gains).
+  A small model writes a usable question and picks a letter well; it writes names and reads
+  yes/no chains poorly;
 - a ``search`` adds what it finds to what the prompt shows; the candidates chosen among stay
   those the request's own search found plausible;
 - a question the person never answers ends the loop: the agent says what it would need rather
@@ -38,7 +40,7 @@ from decision.ambiguity import AmbiguityOptions, Verdict, assess
 from reaction.backends.base import Backend, ChatMessage
 from reaction.context import load_prompt
 from reaction.search import Searcher, keyword_overlap, search_all
-from vigil.passages import Found
+from vigil.passages import STOP_WORDS, Found
 
 if TYPE_CHECKING:  # the vLLM test environment has no memory store (pyarrow)
     from memory.embeddings import TextEmbedder
@@ -68,12 +70,19 @@ MODES: tuple[Mode, ...] = (
 Asker = Callable[[str], Awaitable[str | None]]
 """Puts a closed question to the person; their reply, or None when none came in time."""
 
-REPLY_WEIGHT = 3.0
-"""How much a candidate gains (loses) per word of an answered question it shares, when the
-reply was yes (no): a direct reply about a detail outweighs the model's lean."""
+YES_WEIGHT = 3.0
+"""How much a candidate gains per share of an asked detail's words it holds, when the reply
+was yes: a direct yes about a detail outweighs the model's lean."""
+NO_WEIGHT = 1.0
+"""How much it loses when the reply was no. Less than a yes gains: a person who does not
+recall a detail often says no rather than "I don't know", so a no rules nothing out alone."""
 DECIDED = 1.0
 """How far ahead of the next one the replies must put a candidate for the loop to stop asking
-(a "yes" to a question made of one candidate's detail puts it about 2 ahead)."""
+(a "yes" to a question made of one candidate's detail puts it about 3 ahead)."""
+QUESTION_WORDS = 25
+"""Words a question of the model's may have: a longer one bundles details, and a person who
+recalls one of them but not the others says no."""
+DETAIL_QUESTION = "Is it the one with this detail: {detail}?"
 CONTEXT_WEIGHT = 4.0
 """How much a candidate gains per share of the given context's words it holds."""
 _LETTERS = "ABCDEFGH"
@@ -90,7 +99,7 @@ class ClarifyOptions:
 
     max_rounds: int = 10
     min_asks: int = 0
-    max_asks: int = 3
+    max_asks: int = 4
     search: bool = True
     ask: bool = True
     results: int = 5
@@ -265,7 +274,7 @@ class ClarifyAgent:
         can_ask = o.ask and asker is not None and len(asks) < o.max_asks
         if can_ask and len(asks) < o.min_asks:
             return ["ask"]
-        settled = any(s.result in ("yes", "no") or _told(s.reply) for s in asks)
+        settled = any(s.result == "yes" or _told(s.reply) for s in asks)
         if settled and _decided(verdict.candidates, steps):
             return ["answer"]
         searched = any(s.action == "search" for s in steps)
@@ -336,26 +345,27 @@ class ClarifyAgent:
         return "\n".join(lines)
 
     def _question(self, text: str, steps: list[Step], verdict: Verdict) -> str:
-        """The model's question when it asks about a detail that tells candidates apart;
-        else one made of such a detail. A small model often asks for the name ("was it X or
-        Y?"), which the person does not remember, or about what every candidate shares."""
+        """A question made of a detail that tells the candidates apart, taking each
+        candidate's in turn; where none is known (nothing searched, as on InteractComp
+        offline), the model's own question. A small model, shown the details, still asks for
+        the name ("was it X or Y?"), which the person does not remember, restates the request,
+        or bundles several details, of which a person who recalls one says no."""
         asked = {s.text.lower()[:60] for s in steps if s.action == "ask"}
-        question = text.strip().rstrip(".")
-        question = question if not question or question.endswith("?") else question + "?"
-        titles = [f.title.lower() for f in verdict.candidates if f.names and f.title]
-        details = [d for ds in verdict.differences.values() for d in ds]
-        if (
-            question
-            and question.lower()[:60] not in asked
-            and not any(t.removeprefix("the ") in question.lower() for t in titles)
-            and any(keyword_overlap(d, question) >= 0.5 for d in details)
-        ):
-            return question
         rounds = itertools.zip_longest(*verdict.differences.values())  # A's first, B's first...
         for detail in (d for row in rounds for d in row if d):
-            made = f"Is it the one with this detail: {detail}?"
+            made = DETAIL_QUESTION.format(detail=detail)
             if made.lower()[:60] not in asked:
                 return made
+        question = text.strip().rstrip(".")
+        question = question if not question or question.endswith("?") else question + "?"
+        titles = [f.title.lower().removeprefix("the ") for f in verdict.candidates if f.names]
+        if (
+            question
+            and len(question.split()) <= QUESTION_WORDS
+            and question.lower()[:60] not in asked
+            and not any(t and t in question.lower() for t in titles)
+        ):
+            return question
         return "Can you tell me one more detail about it?"
 
     async def _answer(
@@ -390,19 +400,27 @@ class ClarifyAgent:
             scores = await self.backend.score(messages, letters)
         else:
             scores = [0.0] * len(candidates)
+        common = _shared_words(candidates)
         for index, found in enumerate(candidates):
-            scores[index] += _evidence(found, steps, context)
+            scores[index] += _evidence(found, steps, context, common)
         best = max(range(len(candidates)), key=scores.__getitem__)
         total = sum(math.exp(s - scores[best]) for s in scores)
         sure = round(100 / total)
         chosen = candidates[best]
         if chosen.names:
             return chosen.title, sure
-        return await self._extract(request, chosen), sure
+        return await self._extract(request, chosen, steps), sure
 
-    async def _extract(self, request: str, found: Found) -> str:
-        """What a passage that names nothing in its title (a line someone said) answers."""
-        prompt = load_prompt("clarify_extract").format(request=request, passage=found.line())
+    async def _extract(self, request: str, found: Found, steps: list[Step]) -> str:
+        """What a passage that names nothing in its title (a line someone said) answers,
+        read with the replies: one line may hold both readings ("dinner on the 12th and
+        drinks on the 20th")."""
+        asked = _asked(steps)
+        prompt = load_prompt("clarify_extract").format(
+            request=request,
+            asked=f"What they answered:\n{asked}\n" if asked else "",
+            passage=found.line(),
+        )
         pieces = self.backend.stream([ChatMessage("user", prompt)], max_tokens=16, stop=["\n"])
         text = "".join([piece async for piece in pieces]).strip().strip(".\"'")
         return text or found.line()
@@ -428,7 +446,28 @@ def _asked(steps: list[Step]) -> str:
     return "\n".join(f"- {s.text} {s.reply or s.result}" for s in steps if s.action == "ask")
 
 
-def _evidence(found: Found, steps: list[Step], context: str) -> float:
+def _shared_words(candidates: Sequence[Found]) -> frozenset[str]:
+    """Words every candidate holds: a question about them tells none apart."""
+    if len(candidates) < 2:
+        return frozenset()
+    return frozenset.intersection(*(frozenset(_words(f.line())) for f in candidates))
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower())}
+
+
+def _backing(question: str, line: str, common: frozenset[str]) -> float:
+    """The share of the asked detail's telling words (not the question's frame, not what
+    every candidate holds) that ``line`` holds."""
+    frame = _words(DETAIL_QUESTION) | {w.rstrip("s") for w in STOP_WORDS}
+    wanted = _words(question) - frame - common
+    return len(wanted & _words(line)) / len(wanted) if wanted else 0.0
+
+
+def _evidence(
+    found: Found, steps: list[Step], context: str, common: frozenset[str] = frozenset()
+) -> float:
     """How much the person's replies (and any context given) back ``found``."""
     told = [context] if context else []
     score = 0.0
@@ -436,8 +475,8 @@ def _evidence(found: Found, steps: list[Step], context: str) -> float:
         if step.action != "ask":
             continue
         if step.result in ("yes", "no"):
-            shared = keyword_overlap(step.text, found.line())
-            score += REPLY_WEIGHT * shared * (1 if step.result == "yes" else -1)
+            weight = YES_WEIGHT if step.result == "yes" else -NO_WEIGHT
+            score += weight * _backing(step.text, found.line(), common)
         told.append(_told(step.reply))
     return score + sum(CONTEXT_WEIGHT * keyword_overlap(t, found.line()) for t in told if t)
 
@@ -446,7 +485,8 @@ def _decided(candidates: Sequence[Found], steps: list[Step]) -> bool:
     """Whether the replies so far single out one candidate (by ``DECIDED`` or more)."""
     if len(candidates) < 2:  # none: nothing to weigh replies against, the model decides
         return len(candidates) == 1
-    backed = sorted((_evidence(found, steps, "") for found in candidates), reverse=True)
+    common = _shared_words(candidates)
+    backed = sorted((_evidence(found, steps, "", common) for found in candidates), reverse=True)
     return backed[0] - backed[1] >= DECIDED
 
 

@@ -349,7 +349,7 @@ class ClarifyConfig(_Section):
     )
     web_key: SecretStr | None = Field(None, description="Bearer token for web_url.")
     max_rounds: int = Field(10, ge=1, le=30, description="Rounds of search/ask/answer at most.")
-    max_asks: int = Field(3, ge=0, description="Questions put to the person at most.")
+    max_asks: int = Field(4, ge=0, description="Questions put to the person at most.")
     min_asks: int = Field(0, ge=0, description="Questions asked before any answer (forced).")
     ask_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a reply.")
     margin: float = Field(

@@ -67,8 +67,14 @@ def test_several_close_targets_or_an_unresolved_reference_make_a_request_ambiguo
     assert verdict.ambiguous
     assert [f.title for f in verdict.candidates] == [GRILL[0], KITCHEN[0]]
     kitchen, grill = (verdict.differences[_found(*x, 0).line()] for x in (KITCHEN, GRILL))
-    assert any("rooftop" in d for d in kitchen) and not any("rooftop" in d for d in grill)
+    assert any("cider" in d for d in kitchen) and not any("cider" in d for d in grill)
     assert any("pier" in d for d in grill) and not any("Port Sallow" in d for d in grill)
+    assert all(len(d.split()) <= 10 for d in (kitchen[0], grill[0])), (kitchen, grill)
+    assert not any("Tidewater" in d for d in (*kitchen, *grill))  # never the name
+    bundled = _found("Nightjars", "A folk trio. They play banjo, fiddle and upright bass.", 0.7)
+    other = _found("Nightjar Parade", "A rock band. They play electric guitars.", 0.69)
+    split = assess("Which Nightjar band?", [bundled, other]).differences[bundled.line()]
+    assert "A folk trio" in split and not any("," in d or " and " in d for d in split), split
     clear = [_found(*KITCHEN, 0.74), _found(*GRILL, 0.41)]
     assert not assess("Which Port Sallow restaurant serves mussels in cider?", clear).ambiguous
     assert assess("Is it the one we talked about?", clear).ambiguous  # "the one", two found
