@@ -119,9 +119,7 @@ def _specific(part: str, said: set[str]) -> bool:
     Marsh", "from 5 pm"): a person recalls those less often than what kind of thing it was,
     where, and what it looked like."""
     tokens = _WORD.findall(part)[1:]
-    return any(
-        (t[0].isupper() or t.isdigit()) and t.lower() not in said and t != "I" for t in tokens
-    )
+    return any((t[0].isupper() or t.isdigit()) and t.lower() not in said for t in tokens)
 
 
 def distinguishing(

@@ -457,11 +457,14 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower())}
 
 
+_FRAME = _words(DETAIL_QUESTION) | {w.rstrip("s") for w in STOP_WORDS}
+"""Words of a question that tell nothing: its frame and stop words."""
+
+
 def _backing(question: str, line: str, common: frozenset[str]) -> float:
     """The share of the asked detail's telling words (not the question's frame, not what
     every candidate holds) that ``line`` holds."""
-    frame = _words(DETAIL_QUESTION) | {w.rstrip("s") for w in STOP_WORDS}
-    wanted = _words(question) - frame - common
+    wanted = _words(question) - _FRAME - common
     return len(wanted & _words(line)) / len(wanted) if wanted else 0.0
 
 

@@ -71,7 +71,7 @@ async def test_a_no_keeps_it_asking_one_detail_at_a_time_until_a_yes_decides(
     agent = ClarifyAgent(backend, options=ClarifyOptions(max_asks=4))
     outcome = await agent.run(REQUEST, asker=person, found=[GRILL, OYSTER_BAR, KITCHEN])
     assert outcome.verdict.ambiguous
-    assert person.asked[-1] and "rooftop" in person.asked[-1].lower(), person.asked
+    assert "rooftop" in person.asked[-1].lower(), person.asked
     assert len(person.asked) >= 2, "a no alone decided"  # the grill's detail came first
     for question in person.asked:  # one detail each, never a name
         detail = question.split(":", 1)[-1]
