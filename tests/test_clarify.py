@@ -68,6 +68,7 @@ def test_several_close_targets_or_an_unresolved_reference_make_a_request_ambiguo
     assert [f.title for f in verdict.candidates] == [GRILL[0], KITCHEN[0]]
     kitchen, grill = (verdict.differences[_found(*x, 0).line()] for x in (KITCHEN, GRILL))
     assert any("cider" in d for d in kitchen) and not any("cider" in d for d in grill)
+    assert any("rooftop" in d for d in kitchen) and not any("rooftop" in d for d in grill)
     assert any("pier" in d for d in grill) and not any("Port Sallow" in d for d in grill)
     assert all(len(d.split()) <= 10 for d in (kitchen[0], grill[0])), (kitchen, grill)
     assert not any("Tidewater" in d for d in (*kitchen, *grill))  # never the name
